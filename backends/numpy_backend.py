@@ -1,0 +1,142 @@
+"""The reference backend: the RNN in NumPy, written against self.xp (docs: backends.md#numpy).
+
+CuPy runs this same body with xp = cupy (backends/cupy_backend.py). Arrays that hold one
+vector per time step are time-major, (tau, m, B), so the vector of step t is one contiguous
+block H[t] for the recurrence; the products that involve every step at once (eqs. 3, 7, 10)
+see the same numbers as one (m, tau*B) matrix, column t*B + j for step t of stream j.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from common.contract import ADAGRAD_EPS, CLIP, Layout
+
+
+class Cache(NamedTuple):
+    """What backward needs from forward."""
+
+    x: object  # (tau, B) input indices, on the device
+    y: object  # (tau, B) target indices
+    H: object  # (tau + 1, m, B) h_0 ... h_tau
+    P: object  # (K, tau*B) p_t of every step, column t*B + j
+
+
+class NumpyBackend:
+    """The RNN on host arrays; the reference every other backend is tested against."""
+
+    name = "numpy"
+    xp = np
+    device = "cpu"
+
+    def __init__(self, layout: Layout, dtype: str = "float64"):
+        self.layout, self.dtype = layout, dtype
+        self._hidden_range = self.xp.arange(layout.m)  # 0 ... m-1, for the scatter-add of dU
+
+    @staticmethod
+    def why_not() -> str | None:
+        return None  # NumPy is always here
+
+    def to_device(self, a: np.ndarray):
+        return self.xp.array(a, dtype=self.dtype)  # always a copy
+
+    def to_host(self, a) -> np.ndarray:
+        return np.array(a)
+
+    def _ints(self, a: np.ndarray):
+        """Host indices -> device indices."""
+        return self.xp.asarray(a)
+
+    def _columns(self, S):
+        """(T, m, B) -> (m, T*B): each step's vectors side by side, contiguous for BLAS."""
+        T, m, B = S.shape
+        return self.xp.ascontiguousarray(S.transpose(1, 0, 2).reshape(m, T * B))
+
+    def _rows(self, S):
+        """(T, m, B) -> (T*B, m): the transpose of columns(S), also contiguous."""
+        T, m, B = S.shape
+        return self.xp.ascontiguousarray(S.transpose(0, 2, 1).reshape(T * B, m))
+
+    def forward(self, theta, x, y, h0):
+        """Eqs. (1)-(5) for every stream over tau steps (docs: model.md)."""
+        xp = self.xp
+        U, W, V, b, c = self.layout.views(theta)
+        x, y = self._ints(x), self._ints(y)
+        tau, B = x.shape
+        m = self.layout.m
+
+        # eq. (1)'s input term for every step: U x_t with one-hot x_t is column x_t of U
+        A = U.T[x].transpose(0, 2, 1) + b  # (tau, m, B)
+        H = xp.empty((tau + 1, m, B), dtype=self.dtype)  # h_0 ... h_tau
+        H[0] = h0
+        h = H[0]
+        for a_in, h_next in zip(A, H[1:]):  # t = 1 ... tau
+            h = xp.tanh(W.dot(h) + a_in, out=h_next)  # (m, B)  eqs. (1)-(2)
+
+        O = V @ self._columns(H[1:])  # (K, tau*B)  eq. (3) for every step in one product
+        O += c
+        O -= O.max(axis=0)  # softmax is shift-invariant; the shift keeps exp from overflowing
+        cols = xp.arange(tau * B)
+        o_y = O[y.reshape(-1), cols]  # (tau*B,) shifted logit of each target
+        P = xp.exp(O, out=O)  # (K, tau*B)
+        S = P.sum(axis=0)  # (tau*B,)
+        loss = float(xp.log(S).sum() - o_y.sum())  # eq. (5) as log-sum-exp: no log(0)
+        P /= S  # eq. (4)
+        return loss, Cache(x, y, H, P)
+
+    def backward(self, theta, cache: Cache):
+        """Eqs. (6)-(10): BPTT through the whole chunk, da_{tau+1} = 0 (docs: bptt.md)."""
+        xp = self.xp
+        U, W, V, b, c = self.layout.views(theta)
+        x, y, H, P = cache
+        tau, B = x.shape
+        K, m = self.layout.K, self.layout.m
+        grad = xp.empty_like(theta)
+        dU, dW, dV, db, dc = self.layout.views(grad)
+
+        G = P.copy()  # (K, tau*B)  a copy: the cache stays valid for another backward
+        G[y.reshape(-1), xp.arange(tau * B)] -= 1  # eq. (6): g_t = p_t - y_t
+        xp.matmul(G, self._rows(H[1:]), out=dV)  # (K, m)  eq. (7): sum_t g_t h_t^T
+        G.sum(axis=1, keepdims=True, out=dc)  # (K, 1)  eq. (7): sum_t g_t
+
+        VG = (G.T @ V).reshape(tau, B, m).transpose(0, 2, 1)  # (tau, m, B)  V^T g_t, every t
+        D = 1 - H[1:] * H[1:]  # (tau, m, B)  tanh'(a_t) = 1 - h_t^2
+        DA = xp.empty((tau, m, B), dtype=self.dtype)  # da_1 ... da_tau
+        da = xp.multiply(VG[-1], D[-1], out=DA[-1])  # (m, B)  eqs. (8)-(9) at t = tau: da_{tau+1} = 0
+        WT = W.T
+        for vg, d, da_out in zip(VG[-2::-1], D[-2::-1], DA[-2::-1]):  # t = tau-1 ... 1
+            da = xp.multiply(vg + WT.dot(da), d, out=da_out)  # (m, B)  eqs. (8)-(9)
+
+        xp.matmul(self._columns(DA), self._rows(H[:-1]), out=dW)  # (m, m)  eq. (10)
+        DA.sum(axis=(0, 2), out=db[:, 0])  # (m,)  eq. (10)
+        # eq. (10): dU = sum_t da_t x_t^T adds da_t into column x_t of dU, i.e. row x_t of the
+        # stored dU^T: a scatter-add, done as a weighted bincount over flat positions of dU^T
+        where = (x.reshape(-1, 1) * m + self._hidden_range).reshape(-1)  # (tau*B*m,)
+        sums = xp.bincount(where, weights=self._rows(DA).reshape(-1), minlength=K * m)
+        dU.T.reshape(-1)[:] = sums  # (K*m,) as dU^T
+        return grad
+
+    def adagrad(self, theta, mem, grad, eta):
+        """Eqs. (11)-(12), in place (docs: adagrad.md)."""
+        xp = self.xp
+        xp.clip(grad, -CLIP, CLIP, out=grad)  # eq. (11)
+        mem += grad * grad  # eq. (12): M += g^2
+        delta = mem + ADAGRAD_EPS
+        xp.sqrt(delta, out=delta)
+        xp.divide(grad, delta, out=delta)
+        delta *= eta
+        theta -= delta  # eq. (12): theta -= eta g / sqrt(M + eps)
+
+    def step(self, theta, mem, x, y, h0, eta):
+        """One update: forward, BPTT, clip, AdaGrad; returns the loss and h_tau."""
+        loss, cache = self.forward(theta, x, y, h0)
+        grad = self.backward(theta, cache)
+        self.adagrad(theta, mem, grad, eta)
+        return loss, cache.H[-1]
+
+    def predict(self, theta, h, x):
+        """Eqs. (1)-(3) for one character of one stream."""
+        U, W, V, b, c = self.layout.views(theta)
+        h = self.xp.tanh(W.dot(h) + U[:, x : x + 1] + b)  # (m, 1)
+        o = V.dot(h) + c  # (K, 1)
+        return h, self.to_host(o[:, 0]).astype(np.float64)

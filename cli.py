@@ -1,0 +1,264 @@
+"""The command line: parse, pick a backend, call common/ (docs: cli.md). No maths here."""
+
+import datetime
+import json
+import sys
+import time
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from typer._click.exceptions import ClickException  # typer vendors click; pinned in constraints.txt
+
+import backends
+from common import bench, run
+from common import gradcheck as gc
+from common.contract import Layout
+from common.data import Corpus, Streams, builtin_corpus, read_corpus
+from common.errors import BadInput, TrainingStopped
+from common.train import Config, final_sample, start, total_updates, train
+from common.weights import init_theta
+
+
+class OneLineErrors(typer.core.TyperGroup):
+    """Every usage error and bad input is one line on stderr and a non-zero exit, never a traceback."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as e:
+            typer.echo(f"error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except BadInput as e:
+            typer.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="A character-level vanilla RNN (DD2424 Assignment 4, min-char-rnn) on NumPy, PyTorch or CuPy.",
+)
+
+BackendName = Enum("BackendName", {n: n for n in backends.names()}, type=str)
+
+
+class DType(StrEnum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
+]
+BackendOpt = Annotated[BackendName, typer.Option(help="Array library that runs the model.")]
+HiddenOpt = Annotated[int, typer.Option(help="Hidden units m.")]
+SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT length.")]
+BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
+
+
+def load_corpus(data: Path | None) -> Corpus:
+    if data is not None:
+        return read_corpus(data)
+    corpus = builtin_corpus()
+    typer.echo(
+        f"No --data given: training on Python's reference documentation ({len(corpus.text):,} "
+        f"characters, {corpus.K} distinct), which ships with Python. Use --data PATH for your own "
+        "text, e.g. goblet_book.txt."
+    )
+    return corpus
+
+
+class ProgressBar:
+    """The Reporter for a terminal: a live bar, and each sample printed above it."""
+
+    def __init__(self, total: int):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("update {task.completed:,}/{task.total:,}"),
+            TextColumn("epoch {task.fields[epoch]}"),
+            TextColumn("smooth loss {task.fields[smooth]:.2f}"),
+            BarColumn(),
+            TextColumn("{task.fields[rate]:,.0f} updates/s"),
+            TimeRemainingColumn(),
+        )
+        self.task = self.bar.add_task("train", total=total, epoch=1, smooth=float("nan"), rate=0.0)
+        self.t0 = time.perf_counter()
+
+    def progress(self, update: int, total: int, epoch: int, smooth: float) -> None:
+        rate = update / max(time.perf_counter() - self.t0, 1e-9)
+        self.bar.update(self.task, completed=update, epoch=epoch, smooth=smooth, rate=rate)
+
+    def sample(self, update: int, smooth: float, text: str) -> None:
+        self.bar.console.print(f"--- update {update:,}, smooth loss {smooth:.2f} ---", style="bold", highlight=False)
+        self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)  # the sample's own lines
+
+
+@app.command("train")
+def train_cmd(
+    data: DataOpt = None,
+    backend: BackendOpt = BackendName.numpy,
+    hidden: HiddenOpt = 100,
+    seq_length: SeqOpt = 25,
+    eta: Annotated[float, typer.Option(help="AdaGrad learning rate.")] = 0.1,
+    sigma: Annotated[float, typer.Option(help="Std of the initial U, W, V.")] = 0.01,
+    epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
+    updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
+    batch_size: BatchOpt = 1,
+    seed: SeedOpt = 0,
+    dtype: Annotated[DType, typer.Option(help="Floating-point type.")] = DType.float64,
+    sample_every: Annotated[int, typer.Option(help="Show a 200-character sample every N updates (0: never).")] = 10_000,
+    out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
+) -> None:
+    """Train the RNN and write a run folder (history, samples, best model, plot, summary)."""
+    wall0 = time.perf_counter()
+    cfg = Config(hidden, seq_length, eta, sigma, epochs, updates, batch_size, seed, dtype.value, sample_every)
+    corpus = load_corpus(data)
+    streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
+    layout = Layout(corpus.K, cfg.hidden)
+    model = backends.load(backend.value, layout, cfg.dtype)
+    out = run.prepare(out or Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
+    reporter = ProgressBar(total_updates(cfg, streams))
+    stopped = None
+    with reporter.bar:
+        try:
+            train(model, corpus, cfg, state, reporter)
+        except TrainingStopped as e:
+            stopped = str(e)
+    best = final_sample(model, corpus, cfg, state) if state.best_theta is not None else None
+    status = f"stopped: {stopped}" if stopped else "completed"
+    summary = run.summary(corpus, cfg, model, state, streams.chunks, status, time.perf_counter() - wall0)
+    run.write(out, corpus, cfg, model, state, summary, best)
+    if stopped:
+        typer.echo(f"error: {stopped}; training stopped. The best model so far is in {out / 'best.npz'}", err=True)
+        raise typer.Exit(1)
+    if best is not None:
+        typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{best}")
+    t = summary["timings"]
+    typer.echo(
+        f"best smooth loss {state.best_smooth:.2f} at update {state.best_update:,}; "
+        f"{state.update:,} updates in {t['train_s']:.1f} s ({t['ms_per_update']:.3f} ms/update); wrote {out}"
+    )
+
+
+@app.command("gradcheck")
+def gradcheck_cmd(
+    backend: BackendOpt = BackendName.numpy,
+    data: DataOpt = None,
+    hidden: HiddenOpt = 5,
+    seq_length: SeqOpt = 25,
+    batch_size: BatchOpt = 1,
+    seed: SeedOpt = 0,
+    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked.")] = 0.01,
+    step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Compare BPTT gradients with centred differences (float64, unclipped, every entry)."""
+    Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
+    if not step > 0:
+        raise BadInput(f"--step must be a positive number (got {step})")
+    corpus = read_corpus(data) if data is not None else builtin_corpus()
+    layout = Layout(corpus.K, hidden)
+    model = backends.load(backend.value, layout, "float64")
+    x, y = Streams(corpus.ids, seq_length, batch_size).chunk(0)
+    theta = init_theta(layout, sigma, seed)
+    result = gc.check(model, theta, x, y, np.zeros((hidden, batch_size)), step)
+    ok = gc.passed(result)
+    if as_json:
+        typer.echo(json.dumps(gc.as_json(model, result)))
+    else:
+        typer.echo(
+            f"gradient check: backend {model.name} ({model.device}), float64, m={hidden}, "
+            f"seq_length={seq_length}, batch {batch_size}, h={step:g}, corpus {corpus.name} (K={corpus.K})"
+        )
+        typer.echo(f"{'param':<6}{'rel_error':>14}{'max_elem_rel':>16}{'max_abs':>14}")
+        for name, e in result.items():
+            typer.echo(f"{name:<6}{e.rel_error:>14.3e}{e.max_elem_rel_error:>16.3e}{e.max_abs_error:>14.3e}")
+        typer.echo(f"{'PASSED' if ok else 'FAILED'}: every rel_error {'<' if ok else 'must be <'} {gc.TOLERANCE:g}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command("bench")
+def bench_cmd(
+    backend: Annotated[
+        list[BackendName] | None, typer.Option(help="Backends to time (repeat). Default: all that run here.")
+    ] = None,
+    dtype: Annotated[list[DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
+    hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
+    batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
+    seq_length: SeqOpt = 25,
+    updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 300,
+    rounds: Annotated[int, typer.Option(help="Rounds; the figure is the median round.")] = 5,
+    yardstick: Annotated[bool, typer.Option(help="Also time min-char-rnn at B = 1.")] = True,
+    data: DataOpt = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a bar chart (PNG) here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+) -> None:
+    """Time training updates of each backend side by side (ms/update, chars/s, s/epoch)."""
+    names = [b.value for b in backend] if backend else [n for n in backends.names() if backends.why_not(n) is None]
+    dtypes = [d.value for d in dtype] if dtype else ["float64", "float32"]
+    sizes, batches = hidden or [100], batch_size or [1]
+    for flag, values in (
+        ("--hidden", sizes),
+        ("--batch-size", batches),
+        ("--updates", [updates]),
+        ("--rounds", [rounds]),
+    ):
+        if min(values) < 1:
+            raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
+    corpus = read_corpus(data) if data is not None else builtin_corpus()
+    for n in names:
+        backends.load(n, Layout(corpus.K, 1), "float64")  # one clear line now if one cannot run
+
+    def make(layout: Layout, dt: str):
+        return [(n, backends.load(n, layout, dt)) for n in names]
+
+    typer.echo(
+        f"bench {datetime.datetime.now():%Y-%m-%d %H:%M}, corpus {corpus.name} (K={corpus.K}), "
+        f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round"
+    )
+    header = (
+        f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'spread':>9}{'chars/s':>12}{'s/epoch':>10}"
+    )
+    typer.echo(header)
+
+    def show(r: bench.Result) -> None:
+        typer.echo(
+            f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_spread:>9.4f}"
+            f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
+        )
+
+    results = bench.run(
+        corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, yardstick=yardstick, report=show
+    )
+    for r, speedup in bench.speedups(results):
+        typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")
+    if plot is not None:
+        bench.plot(results, plot, f"ms per update, corpus {corpus.name}")
+        typer.echo(f"wrote {plot}")
+    if json_out is not None:
+        json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+        typer.echo(f"wrote {json_out}")
+
+
+@app.command("backends")
+def backends_cmd() -> None:
+    """List the backends and whether each can run here (and if not, why)."""
+    for name in backends.names():
+        reason = backends.why_not(name)
+        typer.echo(f"{name:<7}{'available' if reason is None else 'unavailable: ' + reason}")
+
+
+if __name__ == "__main__":
+    app()

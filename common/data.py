@@ -1,0 +1,103 @@
+"""The text: read and check it, its vocabulary, and the chunks training walks (docs: data.md)."""
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import BadInput
+
+BUILTIN_NAME = "python-docs"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A text, its sorted vocabulary and its characters as indices into it."""
+
+    name: str  # the file's name, or BUILTIN_NAME
+    text: str
+    sha256: str  # of the file's bytes (of the UTF-8 text for the built-in corpus)
+    chars: str = field(init=False)  # the vocabulary: sorted unique characters
+    ids: np.ndarray = field(init=False, repr=False)  # (N,) index of each character of text
+
+    def __post_init__(self) -> None:
+        chars = "".join(sorted(set(self.text)))  # sorted: the same indices on every run
+        object.__setattr__(self, "chars", chars)
+        object.__setattr__(self, "ids", encode(self.text, chars))
+
+    @property
+    def K(self) -> int:
+        return len(self.chars)
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[i] for i in ids)
+
+
+def encode(text: str, chars: str) -> np.ndarray:
+    """Characters -> their indices in the sorted vocabulary chars."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # (N,) code points
+    vocab = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)  # (K,) sorted
+    ids = np.searchsorted(vocab, codes).clip(max=len(vocab) - 1)
+    missing = set(np.unique(codes[vocab[ids] != codes]).tolist())
+    if missing:
+        shown = "".join(sorted(map(chr, missing)))
+        raise BadInput(f"characters not in the model's vocabulary: {shown!r}")
+    return ids.astype(np.intp)
+
+
+def read_corpus(path: str | Path) -> Corpus:
+    """Read a UTF-8 text file (never the locale's encoding); one clear error for anything else."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"data file {path} does not exist")
+    if path.is_dir():
+        raise BadInput(f"data path {path} is a directory, not a text file")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise BadInput(f"cannot read {path}: {e.strerror}") from None
+    if not raw:
+        raise BadInput(f"data file {path} is empty")
+    try:
+        text = raw.decode("utf-8")  # bytes as they are: no newline translation
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{path} is not valid UTF-8: byte {e.start} (0x{raw[e.start]:02x})") from None
+    return Corpus(name=path.name, text=text, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def builtin_corpus() -> Corpus:
+    """Python's own reference documentation (pydoc_data): on every machine, offline, free to use."""
+    from pydoc_data.topics import topics
+
+    text = "".join(topics[key] for key in sorted(topics))
+    return Corpus(BUILTIN_NAME, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+class Streams:
+    """The corpus cut into B contiguous streams, walked in chunks of tau (docs: data.md#batches).
+
+    Stream j is ids[j*L : (j+1)*L] with L = N // B. Chunk i feeds inputs ids[e : e+tau] and
+    targets ids[e+1 : e+tau+1] of every stream, e = i * tau; the last chunk that does not fit
+    is dropped. B = 1 is the assignment's walk through the whole text.
+    """
+
+    def __init__(self, ids: np.ndarray, tau: int, B: int):
+        N = len(ids)
+        if tau + 1 > N:
+            raise BadInput(f"the text has {N} characters; seq_length {tau} needs at least {tau + 1}")
+        L = N // B
+        if tau + 1 > L:
+            raise BadInput(
+                f"batch size {B} cuts the {N} characters into streams of {L}, shorter than one "
+                f"sequence ({tau} + 1); use a batch size of at most {N // (tau + 1)}"
+            )
+        self.tau, self.B = tau, B
+        self.chunks = (L - 1) // tau  # updates per epoch
+        self.streams = ids[: B * L].reshape(B, L)  # (B, L)
+
+    def chunk(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs x and targets y of chunk i, each (tau, B)."""
+        e = i * self.tau
+        window = self.streams[:, e : e + self.tau + 1].T  # (tau + 1, B)
+        return window[:-1], window[1:]

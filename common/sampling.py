@@ -1,0 +1,52 @@
+"""Synthesising text: one character at a time from the model's logits (docs: sampling.md).
+
+The backend computes the logits o_t (eqs. 1-3); the choice of the next character happens here,
+on the host in float64, from uniforms drawn on the host, so that every backend picks the same
+characters from the same weights.
+"""
+
+import numpy as np
+
+from common.contract import Array, Backend
+
+
+def choose(o: np.ndarray, u: float, temperature: float = 1.0, top_p: float = 1.0) -> int:
+    """The character for logits o (K,) and one uniform u in [0, 1), by inverse CDF.
+
+    temperature T divides the logits (T -> 0 is greedy, T = 0 takes the argmax); top_p keeps
+    the smallest set of most likely characters whose probabilities reach top_p (nucleus).
+    """
+    if temperature == 0:
+        return int(np.argmax(o))
+    z = (o - o.max()) / temperature
+    p = np.exp(z)  # (K,) unnormalised: the CDF below is scaled by its last value
+    if top_p < 1:
+        order = np.argsort(-p, kind="stable")  # most likely first
+        mass = np.cumsum(p[order])
+        keep = order[: int(np.searchsorted(mass, top_p * mass[-1])) + 1]
+        p = np.zeros_like(p)
+        p[keep] = np.exp(z[keep])
+    cdf = np.cumsum(p)
+    return min(int(np.searchsorted(cdf, u * cdf[-1], side="right")), len(p) - 1)
+
+
+def sample(
+    backend: Backend,
+    theta: Array,
+    h: Array,
+    prime: list[int],
+    n: int,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+) -> list[int]:
+    """n characters that follow the characters prime, fed in from the hidden state h (m, 1)."""
+    u = rng.random(n)  # drawn up front: the same n uniforms whatever the backend does
+    for x in prime[:-1]:
+        h, _ = backend.predict(theta, h, x)  # warm up h on the priming text
+    x, out = prime[-1], []
+    for t in range(n):
+        h, o = backend.predict(theta, h, x)
+        x = choose(o, u[t], temperature, top_p)
+        out.append(x)
+    return out

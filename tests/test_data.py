@@ -1,0 +1,117 @@
+"""Reading, checking and cutting the text (common/data.py)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus
+from common.errors import BadInput
+
+ROOT = os.path.dirname(os.path.dirname(__file__))
+
+
+def test_vocabulary_is_sorted_unique_characters(corpus, text):
+    assert corpus.chars == "".join(sorted(set(text)))
+    assert len(set(text)) == corpus.K
+    assert corpus.decode(corpus.ids) == text
+
+
+def test_vocabulary_does_not_depend_on_hash_seed(corpus_file):
+    # a vocabulary built from an unordered set (as in the seed script) changes with PYTHONHASHSEED
+    code = f"from common.data import read_corpus; print(repr(read_corpus({str(corpus_file)!r}).chars))"
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": s},
+        ).stdout
+        for s in ("0", "1", "2")
+    }
+    assert len(outs) == 1 and outs.pop().strip()
+
+
+def test_read_is_utf8_bytes_as_they_are(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("caf\u00e9\r\nna\u00efve \u2022\n".encode())
+    c = read_corpus(path)
+    assert c.text == "caf\u00e9\r\nna\u00efve \u2022\n"  # no newline translation, no locale
+    assert len(set(c.text)) == c.K
+
+
+def test_encode_rejects_characters_outside_the_vocabulary():
+    with pytest.raises(BadInput, match="not in the model's vocabulary"):
+        encode("abz", "ab")
+
+
+def test_builtin_corpus_is_stable():
+    a, b = builtin_corpus(), builtin_corpus()
+    assert a.sha256 == b.sha256 and len(a.text) > 100_000 and a.K > 50
+
+
+def test_streams_batch_one_walks_the_text_in_chunks(corpus):
+    s = Streams(corpus.ids, 10, 1)
+    assert s.chunks == (len(corpus.ids) - 1) // 10
+    for i in (0, 1, s.chunks - 1):
+        x, y = s.chunk(i)
+        assert x.shape == y.shape == (10, 1)
+        assert np.array_equal(x[:, 0], corpus.ids[10 * i : 10 * i + 10])
+        assert np.array_equal(y[:, 0], corpus.ids[10 * i + 1 : 10 * i + 11])
+
+
+def test_streams_cut_the_text_into_contiguous_streams(corpus):
+    B, tau = 4, 7
+    s = Streams(corpus.ids, tau, B)
+    L = len(corpus.ids) // B
+    x, y = s.chunk(3)
+    for j in range(B):
+        start = j * L + 3 * tau
+        assert np.array_equal(x[:, j], corpus.ids[start : start + tau])
+        assert np.array_equal(y[:, j], corpus.ids[start + 1 : start + tau + 1])
+    assert s.chunks == (L - 1) // tau
+
+
+def test_last_chunk_that_does_not_fit_is_dropped():
+    ids = np.arange(26)  # 26 = 25 + 1: exactly one chunk of 25
+    assert Streams(ids, 25, 1).chunks == 1
+    assert Streams(np.arange(50), 25, 1).chunks == 1
+    assert Streams(np.arange(51), 25, 1).chunks == 2
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "does not exist"),
+        ("dir", "is a directory"),
+        (b"", "is empty"),
+        (b"abc\xff\xfedef", "not valid UTF-8: byte 3"),
+    ],
+)
+def test_bad_data_files(tmp_path, content, message):
+    path = tmp_path / "data.txt"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(BadInput, match=message):
+        read_corpus(path)
+
+
+def test_text_shorter_than_one_sequence():
+    with pytest.raises(BadInput, match="needs at least 26"):
+        Streams(np.arange(25), 25, 1)
+
+
+def test_batch_so_large_that_streams_are_shorter_than_a_sequence():
+    with pytest.raises(BadInput, match="shorter than one sequence"):
+        Streams(np.arange(1000), 25, 50)
+
+
+def test_corpus_is_immutable(corpus):
+    with pytest.raises(AttributeError):
+        corpus.text = "x"  # type: ignore[misc]
+    assert isinstance(corpus, Corpus)
