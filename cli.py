@@ -63,6 +63,20 @@ HiddenOpt = Annotated[int, typer.Option(help="Hidden units m.")]
 SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT length.")]
 BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
+DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
+
+
+class Grad(StrEnum):
+    manual = "manual"
+    autograd = "autograd"
+
+
+GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
+
+
+def backend_options(device: str | None = None, grad: Grad | None = None) -> dict:
+    """The backend options the user gave (None: not given)."""
+    return {k: v for k, v in (("device", device), ("grad", grad and grad.value)) if v is not None}
 
 
 def load_corpus(data: Path | None) -> Corpus:
@@ -118,6 +132,8 @@ def train_cmd(
     dtype: Annotated[DType, typer.Option(help="Floating-point type.")] = DType.float64,
     sample_every: Annotated[int, typer.Option(help="Show a 200-character sample every N updates (0: never).")] = 10_000,
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
+    device: DeviceOpt = None,
+    grad: GradOpt = None,
 ) -> None:
     """Train the RNN and write a run folder (history, samples, best model, plot, summary)."""
     wall0 = time.perf_counter()
@@ -125,7 +141,7 @@ def train_cmd(
     corpus = load_corpus(data)
     streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
     layout = Layout(corpus.K, cfg.hidden)
-    model = backends.load(backend.value, layout, cfg.dtype)
+    model = backends.load(backend.value, layout, cfg.dtype, **backend_options(device, grad))
     out = run.prepare(out or Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
     reporter = ProgressBar(total_updates(cfg, streams))
@@ -162,6 +178,8 @@ def gradcheck_cmd(
     sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked.")] = 0.01,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    device: DeviceOpt = None,
+    grad: GradOpt = None,
 ) -> None:
     """Compare BPTT gradients with centred differences (float64, unclipped, every entry)."""
     Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
@@ -169,7 +187,7 @@ def gradcheck_cmd(
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
     layout = Layout(corpus.K, hidden)
-    model = backends.load(backend.value, layout, "float64")
+    model = backends.load(backend.value, layout, "float64", **backend_options(device, grad))
     x, y = Streams(corpus.ids, seq_length, batch_size).chunk(0)
     theta = init_theta(layout, sigma, seed)
     result = gc.check(model, theta, x, y, np.zeros((hidden, batch_size)), step)
@@ -200,7 +218,8 @@ def bench_cmd(
     seq_length: SeqOpt = 25,
     updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 300,
     rounds: Annotated[int, typer.Option(help="Rounds; the figure is the median round.")] = 5,
-    yardstick: Annotated[bool, typer.Option(help="Also time min-char-rnn at B = 1.")] = True,
+    yardstick: Annotated[bool, typer.Option(help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")] = True,
+    device: DeviceOpt = None,
     data: DataOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar chart (PNG) here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
@@ -218,20 +237,31 @@ def bench_cmd(
         if min(values) < 1:
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    for n in names:
-        backends.load(n, Layout(corpus.K, 1), "float64")  # one clear line now if one cannot run
+    variants = [(n, opts) for n in names for opts in bench_variants(n, device)]
+    for n, opts in variants:
+        backends.load(n, Layout(corpus.K, 1), "float64", **opts)  # one clear line now if one cannot run
 
-    def make(layout: Layout, dt: str):
-        return [(n, backends.load(n, layout, dt)) for n in names]
+    def make(layout: Layout, dt: str, theta0, streams) -> list[bench.Contender]:
+        out = [
+            bench.backend_contender(label(n, opts), backends.load(n, layout, dt, **opts), theta0, streams)
+            for n, opts in variants
+        ]
+        if yardstick and streams.B == 1:
+            out.append(bench.min_char_contender(layout, dt, theta0, streams))
+        if yardstick and "torch" in names:
+            from backends.torch_nn import NNRNN
+
+            net = NNRNN(layout, dt, device or backends.load("torch", layout, dt).device, theta0)
+            out.append(bench.Contender("torch.nn.RNN", net.step, net.zeros(streams.B), streams))
+        return out
 
     typer.echo(
         f"bench {datetime.datetime.now():%Y-%m-%d %H:%M}, corpus {corpus.name} (K={corpus.K}), "
         f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round"
     )
-    header = (
+    typer.echo(
         f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'spread':>9}{'chars/s':>12}{'s/epoch':>10}"
     )
-    typer.echo(header)
 
     def show(r: bench.Result) -> None:
         typer.echo(
@@ -239,9 +269,7 @@ def bench_cmd(
             f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
         )
 
-    results = bench.run(
-        corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, yardstick=yardstick, report=show
-    )
+    results = bench.run(corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=show)
     for r, speedup in bench.speedups(results):
         typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")
     if plot is not None:
@@ -252,12 +280,28 @@ def bench_cmd(
         typer.echo(f"wrote {json_out}")
 
 
+def bench_variants(name: str, device: str | None) -> list[dict]:
+    """The options each backend is timed with: torch both ways (our BPTT, and autograd)."""
+    if name == "torch":
+        opts = {"device": device} if device else {}
+        return [opts, opts | {"grad": "autograd"}]
+    return [{}]
+
+
+def label(name: str, opts: dict) -> str:
+    return name + ("-autograd" if opts.get("grad") == "autograd" else "")
+
+
 @app.command("backends")
 def backends_cmd() -> None:
     """List the backends and whether each can run here (and if not, why)."""
     for name in backends.names():
         reason = backends.why_not(name)
-        typer.echo(f"{name:<7}{'available' if reason is None else 'unavailable: ' + reason}")
+        if reason is None:
+            device = backends.load(name, Layout(K=2, m=1), "float64").device
+            typer.echo(f"{name:<7}available (default device: {device})")
+        else:
+            typer.echo(f"{name:<7}unavailable: {reason}")
 
 
 if __name__ == "__main__":

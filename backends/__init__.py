@@ -13,6 +13,7 @@ from common.errors import BadInput
 # name -> (module, class, the library it needs, how to install that library)
 REGISTRY = {
     "numpy": ("backends.numpy_backend", "NumpyBackend", None, None),
+    "torch": ("backends.torch_backend", "TorchBackend", "torch", "pip install -c constraints.txt '.[torch]'"),
 }
 
 
@@ -20,29 +21,34 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
-def module_of(name: str):
+def backend_class(name: str):
+    """The class of backend `name`, or None when its library is not installed."""
     if name not in REGISTRY:
         raise BadInput(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}")
-    module, _, library, _ = REGISTRY[name]
+    module, cls, library, _ = REGISTRY[name]
     if library and importlib.util.find_spec(library) is None:
         return None
-    return importlib.import_module(module)
+    return getattr(importlib.import_module(module), cls)
 
 
-def why_not(name: str) -> str | None:
-    """None when the backend can run here, else the reason it cannot (library, GPU, driver)."""
-    module = module_of(name)
-    if module is None:
+def why_not(name: str, **options) -> str | None:
+    """None when the backend can run here with these options, else why not (library, GPU, driver)."""
+    cls = backend_class(name)
+    if cls is None:
         _, _, library, how = REGISTRY[name]
         return f"{library} is not installed ({how})"
-    return getattr(module, REGISTRY[name][1]).why_not()
+    return cls.why_not(**options)
 
 
 def load(name: str, layout: Layout, dtype: str, **options) -> Backend:
     """The backend `name` for these sizes and dtype, or one clear BadInput saying why not."""
-    reason = why_not(name)
+    cls = backend_class(name)
+    for option in options:
+        if cls is not None and option not in cls.OPTIONS:
+            raise BadInput(f"--{option} does not apply to the {name} backend")
+    reason = why_not(name, **options)
     if reason is not None:
         runnable = [n for n in REGISTRY if n != name and why_not(n) is None]
-        raise BadInput(f"backend {name} cannot run here: {reason}; try --backend {runnable[0]}")
-    cls = getattr(module_of(name), REGISTRY[name][1])
+        hint = "" if options else f"; try --backend {runnable[0]}"  # with options, the reason says what to change
+        raise BadInput(f"backend {name} cannot run here: {reason}{hint}")
     return cls(layout, dtype, **options)

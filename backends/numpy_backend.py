@@ -28,13 +28,14 @@ class NumpyBackend:
     name = "numpy"
     xp = np
     device = "cpu"
+    OPTIONS = ()
 
     def __init__(self, layout: Layout, dtype: str = "float64"):
         self.layout, self.dtype = layout, dtype
         self._hidden_range = self.xp.arange(layout.m)  # 0 ... m-1, for the scatter-add of dU
 
     @staticmethod
-    def why_not() -> str | None:
+    def why_not(**options) -> str | None:
         return None  # NumPy is always here
 
     def to_device(self, a: np.ndarray):

@@ -2,8 +2,8 @@
 
 For every (dtype, m, B) the contenders are timed in turns: each takes `updates` training updates
 on the real text in each of `rounds` rounds, one contender after the other, so that a slow
-moment of the machine hits all of them alike. The figure is the median round. At B = 1 the
-yardstick is min-char-rnn (common/minchar.py) at the same sizes and dtype.
+moment of the machine hits all of them alike. The figure is the median round. The yardsticks:
+min-char-rnn (common/minchar.py) at B = 1 on the CPU, and torch.nn.RNN (backends/torch_nn.py).
 """
 
 import time
@@ -36,32 +36,27 @@ class Result:
 
 
 class Contender:
-    """Something that trains update after update: a backend, or the yardstick."""
+    """Something that trains update after update on the text: a backend, or a yardstick."""
 
-    def __init__(self, name: str, update):
-        self.name, self.update = name, update
+    def __init__(self, name: str, step, h0, streams: Streams):
+        """step(x, y, h) -> (loss, h) takes one update; h0 is the first hidden state."""
+        self.name, self._step, self._h, self._streams = name, step, h0, streams
+
+    def update(self, i: int) -> None:
+        x, y = self._streams.chunk(i % self._streams.chunks)
+        _, self._h = self._step(x, y, self._h)  # the loss is a float: each update ends synchronised
 
 
 def backend_contender(name: str, backend: Backend, theta0: np.ndarray, streams: Streams) -> Contender:
     theta, mem = backend.to_device(theta0), backend.to_device(np.zeros_like(theta0))
-    h = [backend.to_device(np.zeros((backend.layout.m, streams.B)))]
-
-    def update(i: int) -> None:
-        x, y = streams.chunk(i % streams.chunks)
-        _, h[0] = backend.step(theta, mem, x, y, h[0], 0.1)  # the loss is a float: synchronous
-
-    return Contender(name, update)
+    h0 = backend.to_device(np.zeros((backend.layout.m, streams.B)))
+    return Contender(name, lambda x, y, h: backend.step(theta, mem, x, y, h, 0.1), h0, streams)
 
 
-def yardstick_contender(layout: Layout, dtype: str, theta0: np.ndarray, streams: Streams) -> Contender:
+def min_char_contender(layout: Layout, dtype: str, theta0: np.ndarray, streams: Streams) -> Contender:
     rnn = MinCharRNN(layout.unpack(theta0), dtype)
-    h = [np.zeros((layout.m, 1), dtype=dtype)]
-
-    def update(i: int) -> None:
-        x, y = streams.chunk(i % streams.chunks)
-        _, h[0] = rnn.step(x[:, 0], y[:, 0], h[0], 0.1)
-
-    return Contender(YARDSTICK, update)
+    h0 = np.zeros((layout.m, 1), dtype=dtype)
+    return Contender(YARDSTICK, lambda x, y, h: rnn.step(x[:, 0], y[:, 0], h, 0.1), h0, streams)
 
 
 def measure(contenders: list[Contender], updates: int, rounds: int, warmup: int) -> dict[str, list[float]]:
@@ -82,7 +77,7 @@ def measure(contenders: list[Contender], updates: int, rounds: int, warmup: int)
 
 def run(
     corpus: Corpus,
-    make_backends,  # (layout, dtype) -> list[(name, Backend)]
+    make_contenders,  # (layout, dtype, theta0, streams) -> list[Contender]
     dtypes: list[str],
     sizes: list[int],
     batches: list[int],
@@ -90,9 +85,9 @@ def run(
     updates: int = 300,
     rounds: int = 5,
     warmup: int = 30,
-    yardstick: bool = True,
     report=lambda result: None,
 ) -> list[Result]:
+    """Time every contender at every (dtype, m, B), all from the same initial weights."""
     results = []
     for dtype in dtypes:
         for m in sizes:
@@ -100,9 +95,7 @@ def run(
             theta0 = init_theta(layout, 0.01, seed=0)
             for B in batches:
                 streams = Streams(corpus.ids, tau, B)
-                contenders = [backend_contender(n, b, theta0, streams) for n, b in make_backends(layout, dtype)]
-                if yardstick and B == 1:
-                    contenders.append(yardstick_contender(layout, dtype, theta0, streams))
+                contenders = make_contenders(layout, dtype, theta0, streams)
                 for name, t in measure(contenders, updates, rounds, warmup).items():
                     s = median(t)
                     r = Result(name, dtype, m, B, 1e3 * s, 1e3 * (max(t) - min(t)), tau * B / s, streams.chunks * s)
@@ -124,6 +117,7 @@ def speedups(results: list[Result]) -> list[tuple[Result, float]]:
 def plot(results: list[Result], path, title: str) -> None:
     """Grouped bars: ms per update of each contender, for each (dtype, m, B)."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -131,7 +125,7 @@ def plot(results: list[Result], path, title: str) -> None:
     groups = list(dict.fromkeys((r.dtype, r.m, r.B) for r in results))
     names = list(dict.fromkeys(r.name for r in results))
     width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 2), 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(groups) + 3), 4.5), layout="constrained")
     for j, name in enumerate(names):
         xs, ys = [], []
         for i, g in enumerate(groups):
@@ -141,11 +135,14 @@ def plot(results: list[Result], path, title: str) -> None:
                     ys.append(r.ms_per_update)
         bars = ax.bar(xs, ys, width, label=name)
         ax.bar_label(bars, fmt="%.3g", fontsize=7)
+    ax.set_xlim(-width, len(groups) - 1 + 0.8)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))])
     ax.set_xticklabels([f"{d}\nm={m}, B={B}" for d, m, B in groups])
     ax.set_ylabel("ms per update (lower is better)")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_title(title)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -94,10 +94,11 @@ class Backend(Protocol):
     dtype: str  # "float64" or "float32"
     device: str  # "cpu", "cuda:0", ...
     layout: Layout
+    OPTIONS: tuple[str, ...]  # the keyword options its constructor takes, e.g. ("device", "grad")
 
     @staticmethod
-    def why_not() -> str | None:
-        """None when this backend can run on this machine, else why not (library, GPU, driver)."""
+    def why_not(**options) -> str | None:
+        """None when this backend can run here with these options, else why not (GPU, driver)."""
         ...
 
     def to_device(self, a: np.ndarray) -> Array:

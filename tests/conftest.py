@@ -1,4 +1,4 @@
-"""Shared fixtures: a small text of our own, and one `backend` fixture for every backend."""
+"""Shared fixtures: a small text of our own, and one `backend` fixture for every backend variant."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,28 @@ WORDS = (
     "the a model learns to predict each next character from the ones before it while its hidden "
     "state carries what it has seen so far and the gradient flows back through every step"
 ).split()
+
+# every way a backend can run: (name, options); those that cannot run here are skipped with the reason
+VARIANTS = [
+    ("numpy", {}),
+    ("torch", {"device": "cpu"}),
+    ("torch", {"device": "cpu", "grad": "autograd"}),
+    ("torch", {"device": "cuda"}),
+]
+
+
+def variant_id(name: str, options: dict) -> str:
+    return "-".join([name, *options.values()])
+
+
+def hidden_states(layout: Layout, theta: np.ndarray, x: np.ndarray, h0: np.ndarray) -> list[np.ndarray]:
+    """h_1 ... h_tau by eqs. (1)-(2), written out on the host: a reference that shares no code."""
+    U, W, V, b, c = layout.unpack(theta)
+    hs, h = [], h0
+    for t in range(len(x)):
+        h = np.tanh(W @ h + U[:, x[t]] + b)
+        hs.append(h)
+    return hs
 
 
 def make_text(n_words: int = 1500, seed: int = 0) -> str:
@@ -38,24 +60,25 @@ def corpus_file(tmp_path, text):
     return path
 
 
-def backend_params():
-    return [pytest.param(name, id=name) for name in backends.names()]
-
-
-@pytest.fixture(params=backend_params())
-def backend_name(request) -> str:
-    """Each backend's name; a backend that cannot run here is a skip that says why."""
-    reason = backends.why_not(request.param)
+def skip_unless_runnable(name: str, options: dict) -> None:
+    reason = backends.why_not(name, **options)
     if reason is not None:
-        pytest.skip(f"backend {request.param}: {reason}")
+        pytest.skip(f"{variant_id(name, options)}: {reason}")
+
+
+@pytest.fixture(params=[pytest.param(v, id=variant_id(*v)) for v in VARIANTS])
+def variant(request) -> tuple[str, dict]:
+    """Each backend variant; one that cannot run here is a skip that says why."""
+    skip_unless_runnable(*request.param)
     return request.param
 
 
 @pytest.fixture
-def make_backend(backend_name):
-    """(layout, dtype) -> that backend for those sizes."""
+def make_backend(variant):
+    """(layout, dtype) -> that backend variant for those sizes."""
+    name, options = variant
 
     def make(layout: Layout, dtype: str = "float64"):
-        return backends.load(backend_name, layout, dtype)
+        return backends.load(name, layout, dtype, **options)
 
     return make

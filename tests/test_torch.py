@@ -1,0 +1,122 @@
+"""The PyTorch backend's own promises: autograd as an oracle, options, and life without torch."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import backends
+from cli import app
+from common.contract import Layout
+from common.data import Streams
+from common.weights import init_theta
+from tests.conftest import skip_unless_runnable
+
+runner = CliRunner()
+
+
+def gradient(variant, layout, theta, x, y, h0):
+    name, options = variant
+    b = backends.load(name, layout, "float64", **options)
+    th = b.to_device(theta)
+    _, cache = b.forward(th, x, y, b.to_device(h0))
+    return b.to_host(b.backward(th, cache))
+
+
+def rel(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("m, tau, B, sigma", [(5, 25, 1, 0.01), (30, 25, 1, 0.3), (16, 12, 4, 0.5)])
+def test_manual_bptt_and_numpy_agree_with_autograd(corpus, m, tau, B, sigma):
+    skip_unless_runnable("torch", {"device": "cpu"})
+    layout = Layout(corpus.K, m)
+    x, y = Streams(corpus.ids, tau, B).chunk(3)
+    theta = init_theta(layout, sigma, seed=11)
+    h0 = np.random.default_rng(5).uniform(-0.8, 0.8, (m, B))
+    oracle = gradient(("torch", {"device": "cpu", "grad": "autograd"}), layout, theta, x, y, h0)
+    for variant in (("torch", {"device": "cpu"}), ("numpy", {})):
+        g = gradient(variant, layout, theta, x, y, h0)
+        for name, s in layout.slices().items():
+            assert rel(g[s], oracle[s]) < 1e-12, (variant, name, rel(g[s], oracle[s]))
+
+
+def test_device_and_grad_options_give_one_clear_line(corpus_file):
+    skip_unless_runnable("torch", {"device": "cpu"})
+    cases = [
+        (["--backend", "numpy", "--device", "cpu"], "--device does not apply to the numpy backend"),
+        (["--backend", "torch", "--device", "tpu9"], "is not a device torch knows"),
+        (["--backend", "torch", "--grad", "finite"], "'finite' is not one of"),
+    ]
+    import torch
+
+    if not torch.cuda.is_available():
+        cases.append((["--backend", "torch", "--device", "cuda"], "torch sees no CUDA GPU here"))
+    for args, message in cases:
+        r = runner.invoke(app, ["gradcheck", "--data", str(corpus_file), *args])
+        assert r.exit_code == 2, r.output
+        assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.output
+
+
+def test_without_torch_installed(monkeypatch, corpus_file):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert "torch is not installed" in backends.why_not("torch")
+    r = runner.invoke(app, ["backends"])
+    assert "torch  unavailable: torch is not installed (pip install" in r.output
+    r = runner.invoke(app, ["train", "--backend", "torch", "--data", str(corpus_file), "--updates", "2"])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "backend torch cannot run here: torch is not installed" in r.stderr and "try --backend numpy" in r.stderr
+
+
+def test_summary_records_the_device(tmp_path, corpus_file):
+    skip_unless_runnable("torch", {"device": "cpu"})
+    out = tmp_path / "run"
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--backend",
+            "torch",
+            "--device",
+            "cpu",
+            "--data",
+            str(corpus_file),
+            "--updates",
+            "5",
+            "--hidden",
+            "8",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "summary.json").read_text())["backend"] == {
+        "name": "torch",
+        "dtype": "float64",
+        "device": "cpu",
+    }
+
+
+@pytest.mark.gpu
+def test_cuda_graph_replay_equals_eager_steps(corpus):
+    """On a GPU a step is one CUDA-graph replay; it must do what the eager ops do."""
+    skip_unless_runnable("torch", {"device": "cuda"})
+    import torch
+
+    layout = Layout(corpus.K, 64)
+    b = backends.load("torch", layout, "float64", device="cuda")
+    theta0 = init_theta(layout, 0.1, seed=1)
+    streams = Streams(corpus.ids, 25, 2)
+    graphed = (b.to_device(theta0), b.to_device(np.zeros(layout.size)))
+    eager = (b.to_device(theta0), b.to_device(np.zeros(layout.size)))
+    hg = he = b.to_device(np.zeros((64, 2)))
+    for i in range(5):
+        x, y = streams.chunk(i)
+        lg, hg = b.step(*graphed, x, y, hg, 0.1)  # captured once, then replayed
+        le, he = b._step_tensors(*eager, b._ints(x), b._ints(y), he, 0.1)
+        assert lg == pytest.approx(le.item(), rel=1e-12)
+    torch.testing.assert_close(graphed[0], eager[0], rtol=1e-12, atol=1e-14)
+    assert len(b.graphs) == 1
