@@ -34,7 +34,7 @@ class Config:
     epochs: int = 6
     updates: int | None = None  # a total number of updates; overrides epochs
     batch_size: int = 1
-    seed: int = 0
+    seed: int = 1  # a typical seed: docs/reproduction.md lists seeds 0-12
     dtype: str = "float64"
     sample_every: int = 10_000  # 0: no samples during training
 
