@@ -149,4 +149,4 @@ def test_a_short_run_on_the_builtin_corpus_reaches_a_stated_loss(make_backend):
     state = start(backend, init_theta(layout, cfg.sigma, cfg.seed), 1)
     train(backend, corpus, cfg, state)
     assert state.smooths[0] == pytest.approx(math.log(corpus.K) * 25, rel=0.01)  # uniform guess: 25 log K
-    assert state.smooth < 70  # measured 64.2 with seed 0 on numpy float64
+    assert state.smooth < 80  # measured 74.5 (numpy float64, seed 1); seeds 0-3 give 64 to 75
