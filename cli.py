@@ -2,22 +2,28 @@
 
 import datetime
 import json
+import math
+import signal
 import sys
 import time
+from dataclasses import fields
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
-from typer._click.exceptions import ClickException  # typer vendors click; pinned in constraints.txt
+from typer._click.core import ParameterSource  # typer vendors click; pinned in constraints.txt
+from typer._click.exceptions import ClickException
 
 import backends
-from common import bench, run
+from common import bench, checkpoint, run
 from common import gradcheck as gc
 from common.contract import Layout
-from common.data import Corpus, Streams, builtin_corpus, read_corpus
+from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus
 from common.errors import BadInput, TrainingStopped
+from common.rng import stream
+from common.sampling import sample
 from common.train import Config, final_sample, start, total_updates, train
 from common.weights import init_theta
 
@@ -117,8 +123,30 @@ class ProgressBar:
         self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)  # the sample's own lines
 
 
+class StopFlag:
+    """Set by SIGINT (Ctrl-C) or SIGTERM: training stops between two updates and saves."""
+
+    def __init__(self):
+        self.signal: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+    def __enter__(self):
+        self.previous = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+
+    def handler(self, signum, frame) -> None:
+        self.signal = signum
+
+
 @app.command("train")
 def train_cmd(
+    ctx: typer.Context,
     data: DataOpt = None,
     backend: BackendOpt = BackendName.numpy,
     hidden: HiddenOpt = 100,
@@ -134,37 +162,89 @@ def train_cmd(
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
     device: DeviceOpt = None,
     grad: GradOpt = None,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Write a checkpoint every N updates (0: only at the end).")
+    ] = 10_000,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder from its checkpoint.")] = None,
+    force: Annotated[bool, typer.Option(help="On --resume, allow a different --eta.")] = False,
 ) -> None:
-    """Train the RNN and write a run folder (history, samples, best model, plot, summary)."""
+    """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
     wall0 = time.perf_counter()
-    cfg = Config(hidden, seq_length, eta, sigma, epochs, updates, batch_size, seed, dtype.value, sample_every)
-    corpus = load_corpus(data)
-    streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
-    layout = Layout(corpus.K, cfg.hidden)
-    model = backends.load(backend.value, layout, cfg.dtype, **backend_options(device, grad))
-    out = run.prepare(out or Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-    state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
-    reporter = ProgressBar(total_updates(cfg, streams))
-    stopped = None
-    with reporter.bar:
+    if checkpoint_every < 0:
+        raise BadInput(f"--checkpoint-every must be zero or positive (got {checkpoint_every})")
+    options = backend_options(device, grad)
+    if resume is None:
+        cfg = Config(hidden, seq_length, eta, sigma, epochs, updates, batch_size, seed, dtype.value, sample_every)
+        corpus = load_corpus(data)
+        layout = Layout(corpus.K, cfg.hidden)
+        Streams(corpus.ids, cfg.seq_length, cfg.batch_size)  # one clear line now if the text is too short
+        model = backends.load(backend.value, layout, cfg.dtype, **options)
+        out = run.prepare(out or Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+        state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
+        folder = run.Run(out, corpus, cfg, model, data)
+    else:
+        if out is not None:
+            raise BadInput("--out does not go with --resume: the run continues in its own folder")
+        arrays, meta = checkpoint.read_checkpoint(resume / "checkpoint.npz")
+        given = {f.name: ctx.params[f.name] for f in fields(Config) if was_given(ctx, f.name)}
+        given = {name: getattr(value, "value", value) for name, value in given.items()}  # enums -> str
+        cfg = run.resumed_config(meta, given, force)
+        corpus, data = run.resumed_corpus(meta, data)
+        name = backend.value if was_given(ctx, "backend") else meta["backend"]["name"]
+        model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
+        state = run.restore(model, arrays, meta)
+        out, folder = resume, run.Run(resume, corpus, cfg, model, data)
+        folder.rewrite_history(state)  # rows written after the checkpoint are not part of the run
+        for leftover in out.glob(".*.tmp"):  # a write that a kill interrupted
+            leftover.unlink()
+        folder.saved_at = state.update
+        typer.echo(f"resuming {out} at update {state.update:,} on {model.name} ({model.device})")
+
+    total = total_updates(cfg, Streams(corpus.ids, cfg.seq_length, cfg.batch_size))
+    if state.update >= total:
+        typer.echo(f"{out} is already at update {state.update:,} of {total:,}; ask for more with --updates or --epochs")
+        return
+    reporter, stopped = ProgressBar(total), None
+    with StopFlag() as stop, reporter.bar:
         try:
-            train(model, corpus, cfg, state, reporter)
+            train(
+                model,
+                corpus,
+                cfg,
+                state,
+                reporter,
+                checkpoint_every,
+                save=lambda s: folder.save(s, "running", time.perf_counter() - wall0),
+                stop=stop,
+            )
         except TrainingStopped as e:
             stopped = str(e)
-    best = final_sample(model, corpus, cfg, state) if state.best_theta is not None else None
-    status = f"stopped: {stopped}" if stopped else "completed"
-    summary = run.summary(corpus, cfg, model, state, streams.chunks, status, time.perf_counter() - wall0)
-    run.write(out, corpus, cfg, model, state, summary, best)
+    wall = time.perf_counter() - wall0
     if stopped:
+        folder.finish(state, "stopped", wall, None)
         typer.echo(f"error: {stopped}; training stopped. The best model so far is in {out / 'best.npz'}", err=True)
         raise typer.Exit(1)
-    if best is not None:
-        typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{best}")
-    t = summary["timings"]
+    if stop.signal is not None:
+        folder.finish(state, "interrupted", wall, None)
+        typer.echo(
+            f"interrupted at update {state.update:,}: everything up to it is saved in {out}. "
+            f"Resume with: python cli.py train --resume {out}",
+            err=True,
+        )
+        raise typer.Exit(128 + stop.signal)
+    best = final_sample(model, corpus, cfg, state)
+    folder.finish(state, "completed", wall, best)
+    typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{best}")
+    ms = 1e3 * state.seconds / state.update
     typer.echo(
-        f"best smooth loss {state.best_smooth:.2f} at update {state.best_update:,}; "
-        f"{state.update:,} updates in {t['train_s']:.1f} s ({t['ms_per_update']:.3f} ms/update); wrote {out}"
+        f"best smooth loss {state.best_smooth:.2f} at update {state.best_update:,}; {state.update:,} updates "
+        f"in {state.seconds:.1f} s of training ({ms:.3f} ms/update); wrote {out}"
     )
+
+
+def was_given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave this option (not its default)."""
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
 
 
 @app.command("gradcheck")
@@ -205,6 +285,55 @@ def gradcheck_cmd(
         typer.echo(f"{'PASSED' if ok else 'FAILED'}: every rel_error {'<' if ok else 'must be <'} {gc.TOLERANCE:g}")
     if not ok:
         raise typer.Exit(1)
+
+
+class Which(StrEnum):
+    best = "best"
+    last = "last"
+
+
+@app.command("sample")
+def sample_cmd(
+    path: Annotated[Path, typer.Argument(help="A run folder, or a best.npz / checkpoint.npz file.")],
+    length: Annotated[int, typer.Option(help="Characters to generate.")] = 200,
+    temperature: Annotated[
+        float, typer.Option(help="Divides the logits; near 0 is greedy, 1 is the model as is.")
+    ] = 1.0,
+    top_p: Annotated[
+        float, typer.Option(help="Nucleus sampling: keep the likeliest characters up to this mass.")
+    ] = 1.0,
+    prime: Annotated[
+        str | None, typer.Option(help="Text that warms up the hidden state first. Default: a newline.")
+    ] = None,
+    seed: SeedOpt = 1,
+    which: Annotated[
+        Which, typer.Option(help="The best model, or the last parameters (checkpoints only).")
+    ] = Which.best,
+    backend: BackendOpt = BackendName.numpy,
+    device: DeviceOpt = None,
+) -> None:
+    """Print text from a trained model, on any backend."""
+    for flag, ok in (
+        ("--length must be a positive integer", length >= 1),
+        ("--temperature must be zero or positive", math.isfinite(temperature) and temperature >= 0),
+        ("--top-p must be in (0, 1]", 0 < top_p <= 1),
+    ):
+        if not ok:
+            raise BadInput(f"{flag}")
+    if path.is_dir():
+        path = path / ("checkpoint.npz" if which is Which.last or not (path / "best.npz").exists() else "best.npz")
+    params, meta = checkpoint.load_model(path, which.value)
+    chars, layout = meta["chars"], checkpoint.layout_of(meta, path)
+    prime = prime if prime is not None else ("\n" if "\n" in chars else chars[0])
+    if not prime:
+        raise BadInput("--prime must not be empty")
+    ids = encode(prime, chars).tolist()
+    model = backends.load(backend.value, layout, meta["dtype"], **backend_options(device))
+    h = model.to_device(np.zeros((layout.m, 1)))
+    out = sample(
+        model, model.to_device(layout.pack(params)), h, ids, length, stream(seed, "cli-sample"), temperature, top_p
+    )
+    typer.echo(prime + "".join(chars[i] for i in out))
 
 
 @app.command("bench")

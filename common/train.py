@@ -7,6 +7,7 @@ parameters with the lowest smooth loss, and shows a sample every sample_every up
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Protocol
 
@@ -104,16 +105,30 @@ def start(backend: Backend, theta0: np.ndarray, B: int) -> State:
     )
 
 
-def train(backend: Backend, corpus: Corpus, cfg: Config, state: State, reporter: Reporter = Silent()) -> State:
-    """Run updates until the total of cfg; returns the final state.
+def train(
+    backend: Backend,
+    corpus: Corpus,
+    cfg: Config,
+    state: State,
+    reporter: Reporter = Silent(),
+    checkpoint_every: int = 0,
+    save: Callable[[State], None] = lambda state: None,
+    stop: Callable[[], bool] = lambda: False,
+) -> State:
+    """Run updates until the total of cfg, or until stop() says so; returns the state.
 
-    Raises TrainingStopped when a loss is not finite. The history, counters and best model in
-    state then end at the last good update; theta and mem already hold the failed update.
+    save(state) is called every checkpoint_every updates (0: never) and when stop() ends the
+    run early, always between two updates. Raises TrainingStopped when a loss is not finite:
+    the history, counters and best model in state then end at the last good update, while
+    theta and mem already hold the failed update (so that state must not be saved).
     """
     streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
     total, B, m = total_updates(cfg, streams), cfg.batch_size, backend.layout.m
     next_report = 0.0
     while state.update < total:
+        if stop():
+            save(state)
+            break
         epoch, i = divmod(state.update, streams.chunks)
         if i == 0:
             state.h = backend.to_device(np.zeros((m, B)))  # each epoch starts from h = 0
@@ -139,6 +154,8 @@ def train(backend: Backend, corpus: Corpus, cfg: Config, state: State, reporter:
             text = corpus.decode(ids)
             state.samples.append((state.update, state.smooth, text))
             reporter.sample(state.update, state.smooth, text)
+        if checkpoint_every and state.update % checkpoint_every == 0:
+            save(state)
         if time.perf_counter() >= next_report or state.update == total:
             reporter.progress(state.update, total, epoch + 1, state.smooth)
             next_report = time.perf_counter() + 0.1
