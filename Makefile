@@ -4,11 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: train test lint bench clean
+.PHONY: train test docs serve-docs bench clean
 
 $(VENV)/installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,torch]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,torch,docs]'
 	touch $@
 
 train: $(VENV)/installed
@@ -19,8 +19,14 @@ test: $(VENV)/installed
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+docs: $(VENV)/installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+serve-docs: $(VENV)/installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 bench: $(VENV)/installed
 	$(BIN)/python cli.py bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info site

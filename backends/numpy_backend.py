@@ -58,6 +58,7 @@ class NumpyBackend:
         T, m, B = S.shape
         return self.xp.ascontiguousarray(S.transpose(0, 2, 1).reshape(T * B, m))
 
+    # --8<-- [start:forward]
     def forward(self, theta, x, y, h0):
         """Eqs. (1)-(5) for every stream over tau steps (docs: model.md)."""
         xp = self.xp
@@ -85,6 +86,8 @@ class NumpyBackend:
         P /= S  # eq. (4)
         return loss, Cache(x, y, H, P)
 
+    # --8<-- [end:forward]
+    # --8<-- [start:backward]
     def backward(self, theta, cache: Cache):
         """Eqs. (6)-(10): BPTT through the whole chunk, da_{tau+1} = 0 (docs: bptt.md)."""
         xp = self.xp
@@ -117,6 +120,8 @@ class NumpyBackend:
         dU.T.reshape(-1)[:] = sums  # (K*m,) as dU^T
         return grad
 
+    # --8<-- [end:backward]
+    # --8<-- [start:adagrad]
     def adagrad(self, theta, mem, grad, eta):
         """Eqs. (11)-(12), in place (docs: adagrad.md)."""
         xp = self.xp
@@ -128,6 +133,7 @@ class NumpyBackend:
         delta *= eta
         theta -= delta  # eq. (12): theta -= eta g / sqrt(M + eps)
 
+    # --8<-- [end:adagrad]
     def step(self, theta, mem, x, y, h0, eta):
         """One update: forward, BPTT, clip, AdaGrad; returns the loss and h_tau."""
         loss, cache = self.forward(theta, x, y, h0)

@@ -158,6 +158,7 @@ class TorchBackend:
             self._theta_views = (theta, self.layout.views(theta))
         return self._theta_views[1]
 
+    # --8<-- [start:forward]
     @torch.no_grad()
     def _forward(self, theta, x, y, h0, ws: "Workspace"):
         U, W, V, b, c = self._params(theta)
@@ -166,7 +167,7 @@ class TorchBackend:
         A = U.T[x].permute(0, 2, 1) + b  # (tau, m, B)  U x_t + b: a gather of columns of U
         H, h = ws.H, ws.h  # (tau + 1, m, B) h_0 ... h_tau, and a view of each step
         H[0] = h0
-        for a_in, t in zip(A.unbind(0), range(tau)):
+        for t, a_in in enumerate(A.unbind(0)):
             torch.addmm(a_in, W, h[t], out=h[t + 1]).tanh_()  # (m, B)  eqs. (1)-(2), in place
 
         O = torch.addmm(c, V, self._columns(H[1:]))  # (K, tau*B)  eq. (3) for every step at once
@@ -178,6 +179,8 @@ class TorchBackend:
         P /= S  # eq. (4)
         return loss, Cache(x, y, H, P, ws)
 
+    # --8<-- [end:forward]
+    # --8<-- [start:backward]
     @torch.no_grad()
     def _backward(self, theta, cache: Cache):
         U, W, V, b, c = self._params(theta)
@@ -203,6 +206,8 @@ class TorchBackend:
         dU.T.zero_().index_add_(0, x.reshape(-1), self._rows(ws.DA))  # eq. (10): scatter-add into dU^T
         return ws.grad
 
+    # --8<-- [end:backward]
+    # --8<-- [start:adagrad]
     @torch.no_grad()
     def adagrad(self, theta, mem, grad, eta):
         """Eqs. (11)-(12), in place (docs: adagrad.md)."""
@@ -213,6 +218,7 @@ class TorchBackend:
         denom = torch.add(mem, ADAGRAD_EPS, out=self._denom).sqrt_()
         theta.addcdiv_(grad, denom, value=-eta)  # eq. (12): theta -= eta g / sqrt(M + eps)
 
+    # --8<-- [end:adagrad]
     def step(self, theta, mem, x, y, h0, eta):
         """One update: forward, BPTT, clip, AdaGrad; one CUDA graph replay on a GPU."""
         if self.torch_device.type == "cuda" and self.grad == "manual":
@@ -266,6 +272,7 @@ class TorchBackend:
         o = torch.addmm(c, V, h)  # (K, 1)
         return h, o[:, 0].double().cpu().numpy()
 
+    # --8<-- [start:autograd]
     def _forward_autograd(self, theta, x, y, h0):
         """Eqs. (1)-(5) written plainly, one step at a time, for torch.autograd to differentiate."""
         leaf = theta.detach().requires_grad_(True)
@@ -279,3 +286,5 @@ class TorchBackend:
         K = self.layout.K
         loss = F.cross_entropy(O.permute(0, 2, 1).reshape(-1, K), y.reshape(-1), reduction="sum")  # (4)-(5)
         return loss.item(), AutogradCache(leaf, loss, h)
+
+    # --8<-- [end:autograd]
