@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 
 $(VENV)/installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,torch,docs]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,torch,docs,cuda13]'
 	touch $@
 
 train: $(VENV)/installed

@@ -80,9 +80,18 @@ class Grad(StrEnum):
 GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
 
 
-def backend_options(device: str | None = None, grad: Grad | None = None) -> dict:
+class Kernels(StrEnum):
+    plain = "plain"
+    fused = "fused"
+
+
+KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
+
+
+def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:
     """The backend options the user gave (None: not given)."""
-    return {k: v for k, v in (("device", device), ("grad", grad and grad.value)) if v is not None}
+    given = (("device", device), ("grad", grad and grad.value), ("kernels", kernels and kernels.value))
+    return {k: v for k, v in given if v is not None}
 
 
 def load_corpus(data: Path | None) -> Corpus:
@@ -162,6 +171,7 @@ def train_cmd(
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
     device: DeviceOpt = None,
     grad: GradOpt = None,
+    kernels: KernelsOpt = None,
     checkpoint_every: Annotated[
         int, typer.Option(help="Write a checkpoint every N updates (0: only at the end).")
     ] = 10_000,
@@ -172,9 +182,10 @@ def train_cmd(
     wall0 = time.perf_counter()
     if checkpoint_every < 0:
         raise BadInput(f"--checkpoint-every must be zero or positive (got {checkpoint_every})")
-    options = backend_options(device, grad)
+    options = backend_options(device, grad, kernels)
     if resume is None:
         cfg = Config(hidden, seq_length, eta, sigma, epochs, updates, batch_size, seed, dtype.value, sample_every)
+        backends.ensure(backend.value, **options)  # before any other work: one clear line if it cannot run
         corpus = load_corpus(data)
         layout = Layout(corpus.K, cfg.hidden)
         Streams(corpus.ids, cfg.seq_length, cfg.batch_size)  # one clear line now if the text is too short
@@ -260,6 +271,7 @@ def gradcheck_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     device: DeviceOpt = None,
     grad: GradOpt = None,
+    kernels: KernelsOpt = None,
 ) -> None:
     """Compare BPTT gradients with centred differences (float64, unclipped, every entry)."""
     Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
@@ -267,7 +279,7 @@ def gradcheck_cmd(
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
     layout = Layout(corpus.K, hidden)
-    model = backends.load(backend.value, layout, "float64", **backend_options(device, grad))
+    model = backends.load(backend.value, layout, "float64", **backend_options(device, grad, kernels))
     x, y = Streams(corpus.ids, seq_length, batch_size).chunk(0)
     theta = init_theta(layout, sigma, seed)
     result = gc.check(model, theta, x, y, np.zeros((hidden, batch_size)), step)
@@ -311,6 +323,7 @@ def sample_cmd(
     ] = Which.best,
     backend: BackendOpt = BackendName.numpy,
     device: DeviceOpt = None,
+    kernels: KernelsOpt = None,
 ) -> None:
     """Print text from a trained model, on any backend."""
     for flag, ok in (
@@ -328,7 +341,7 @@ def sample_cmd(
     if not prime:
         raise BadInput("--prime must not be empty")
     ids = encode(prime, chars).tolist()
-    model = backends.load(backend.value, layout, meta["dtype"], **backend_options(device))
+    model = backends.load(backend.value, layout, meta["dtype"], **backend_options(device, kernels=kernels))
     h = model.to_device(np.zeros((layout.m, 1)))
     out = sample(
         model, model.to_device(layout.pack(params)), h, ids, length, stream(seed, "cli-sample"), temperature, top_p
@@ -410,15 +423,17 @@ def bench_cmd(
 
 
 def bench_variants(name: str, device: str | None) -> list[dict]:
-    """The options each backend is timed with: torch both ways (our BPTT, and autograd)."""
+    """The options each backend is timed with: torch both ways (our BPTT, autograd), cupy both ways."""
     if name == "torch":
         opts = {"device": device} if device else {}
         return [opts, opts | {"grad": "autograd"}]
+    if name == "cupy":
+        return [{"kernels": "plain"}, {"kernels": "fused"}]
     return [{}]
 
 
 def label(name: str, opts: dict) -> str:
-    return name + ("-autograd" if opts.get("grad") == "autograd" else "")
+    return "-".join([name, *(v for k, v in opts.items() if k != "device")])
 
 
 @app.command("backends")

@@ -14,6 +14,7 @@ from common.errors import BadInput
 REGISTRY = {
     "numpy": ("backends.numpy_backend", "NumpyBackend", None, None),
     "torch": ("backends.torch_backend", "TorchBackend", "torch", "pip install -c constraints.txt '.[torch]'"),
+    "cupy": ("backends.cupy_backend", "CupyBackend", "cupy", "pip install '.[cuda13]', or '.[cuda12]' for CUDA 12"),
 }
 
 
@@ -40,8 +41,8 @@ def why_not(name: str, **options) -> str | None:
     return cls.why_not(**options)
 
 
-def load(name: str, layout: Layout, dtype: str, **options) -> Backend:
-    """The backend `name` for these sizes and dtype, or one clear BadInput saying why not."""
+def ensure(name: str, **options) -> type:
+    """The class of backend `name` if it can run here with these options, else one clear BadInput."""
     cls = backend_class(name)
     for option in options:
         if cls is not None and option not in cls.OPTIONS:
@@ -51,4 +52,9 @@ def load(name: str, layout: Layout, dtype: str, **options) -> Backend:
         runnable = [n for n in REGISTRY if n != name and why_not(n) is None]
         hint = "" if options else f"; try --backend {runnable[0]}"  # with options, the reason says what to change
         raise BadInput(f"backend {name} cannot run here: {reason}{hint}")
-    return cls(layout, dtype, **options)
+    return cls
+
+
+def load(name: str, layout: Layout, dtype: str, **options) -> Backend:
+    """The backend `name` for these sizes and dtype, or one clear BadInput saying why not."""
+    return ensure(name, **options)(layout, dtype, **options)

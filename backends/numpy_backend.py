@@ -94,7 +94,7 @@ class NumpyBackend:
         U, W, V, b, c = self.layout.views(theta)
         x, y, H, P = cache
         tau, B = x.shape
-        K, m = self.layout.K, self.layout.m
+        m = self.layout.m
         grad = xp.empty_like(theta)
         dU, dW, dV, db, dc = self.layout.views(grad)
 
@@ -111,14 +111,19 @@ class NumpyBackend:
         for vg, d, da_out in zip(VG[-2::-1], D[-2::-1], DA[-2::-1]):  # t = tau-1 ... 1
             da = xp.multiply(vg + WT.dot(da), d, out=da_out)  # (m, B)  eqs. (8)-(9)
 
-        xp.matmul(self._columns(DA), self._rows(H[:-1]), out=dW)  # (m, m)  eq. (10)
-        DA.sum(axis=(0, 2), out=db[:, 0])  # (m,)  eq. (10)
-        # eq. (10): dU = sum_t da_t x_t^T adds da_t into column x_t of dU, i.e. row x_t of the
-        # stored dU^T: a scatter-add, done as a weighted bincount over flat positions of dU^T
-        where = (x.reshape(-1, 1) * m + self._hidden_range).reshape(-1)  # (tau*B*m,)
-        sums = xp.bincount(where, weights=self._rows(DA).reshape(-1), minlength=K * m)
-        dU.T.reshape(-1)[:] = sums  # (K*m,) as dU^T
+        self._recurrent_and_input_grads(x, H, DA, dU, dW, db)  # eq. (10)
         return grad
+
+    def _recurrent_and_input_grads(self, x, H, DA, dU, dW, db) -> None:
+        """Eq. (10) into dU, dW, db, from da_t (DA) and h_{t-1} (H[:-1])."""
+        K, m = self.layout.K, self.layout.m
+        self.xp.matmul(self._columns(DA), self._rows(H[:-1]), out=dW)  # (m, m)  sum_t da_t h_{t-1}^T
+        DA.sum(axis=(0, 2), out=db[:, 0])  # (m,)  sum_t da_t
+        # dU = sum_t da_t x_t^T adds da_t into column x_t of dU, i.e. row x_t of the stored dU^T:
+        # a scatter-add, done as a weighted bincount over the flat positions of dU^T
+        where = (x.reshape(-1, 1) * m + self._hidden_range).reshape(-1)  # (tau*B*m,)
+        sums = self.xp.bincount(where, weights=self._rows(DA).reshape(-1), minlength=K * m)
+        dU.T.reshape(-1)[:] = sums  # (K*m,) as dU^T
 
     # --8<-- [end:backward]
     # --8<-- [start:adagrad]

@@ -18,6 +18,8 @@ VARIANTS = [
     ("torch", {"device": "cpu"}),
     ("torch", {"device": "cpu", "grad": "autograd"}),
     ("torch", {"device": "cuda"}),
+    ("cupy", {"kernels": "plain"}),
+    ("cupy", {"kernels": "fused"}),
 ]
 
 

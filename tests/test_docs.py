@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from tests.conftest import skip_unless_runnable
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
@@ -194,6 +195,10 @@ def test_every_command_in_the_docs_runs(tmp_path, corpus_file, page, command):
         return copy
 
     args = rewrite(shlex.split(command), corpus_file, run_dir, tmp_path, 0)
+    for name in ("cupy", "torch"):
+        if name in args:  # a GPU command: run it where it can run
+            options = {"device": "cuda"} if "cuda" in args else {}
+            skip_unless_runnable(name, options)
     r = runner.invoke(app, args)
     assert r.exit_code == 0, f"{page}: python cli.py {command}\n-> {args}\n{r.output}"
 

@@ -1,0 +1,171 @@
+"""The RNN on a CUDA GPU with CuPy (docs: backends.md#cupy).
+
+kernels="plain" is the NumPy backend's body run with xp = cupy, unchanged: CuPy is almost a
+drop-in for NumPy. It is also slow at batch 1, and why is the lesson: each NumPy call becomes a
+kernel launch of a few microseconds, and an update makes about 190 of them, most of them on 100
+numbers. kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
+
+- the recurrence of a whole chunk, eqs. (1)-(2), is one launch, and BPTT's, eqs. (8)-(9) with
+  the tanh backward, another: one block per stream, one thread per hidden unit, W in shared
+  memory when it fits (else, for large m, one cuBLAS product per step and fused elementwise
+  kernels);
+- the output layer's softmax, loss and g_t = p_t - y_t, eqs. (4)-(6), is one launch;
+- clipping and AdaGrad, eqs. (11)-(12), are one elementwise kernel over the flat theta.
+
+About 20 launches per update instead of about 190.
+"""
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from backends.numpy_backend import NumpyBackend
+from common.contract import ADAGRAD_EPS, CLIP, Layout
+from common.errors import BadInput
+
+KERNELS = ("plain", "fused")
+SOURCE = Path(__file__).with_name("cupy_kernels.cu")
+
+
+class FusedCache(NamedTuple):
+    """What the fused backward needs from the fused forward."""
+
+    x: object  # (tau, B) input indices
+    H: object  # (tau + 1, m, B) h_0 ... h_tau
+    Hr: object  # (tau*B, m) h_1 ... h_tau as rows, row t*B + s
+    GT: object  # (tau*B, K) g_t = p_t - y_t as rows (eq. 6)
+
+
+class CupyBackend(NumpyBackend):
+    """The NumPy body on a GPU, plus fused kernels."""
+
+    name = "cupy"
+    OPTIONS = ("kernels",)
+
+    def __init__(self, layout: Layout, dtype: str = "float64", kernels: str = "fused"):
+        reason = self.why_not(kernels=kernels)
+        if reason is not None:
+            raise BadInput(reason)
+        import cupy
+
+        self.xp = cupy  # before NumpyBackend's __init__, which makes arrays with it
+        super().__init__(layout, dtype)
+        self.kernels = kernels
+        self.device = f"cuda:{cupy.cuda.Device().id}"
+        if kernels == "fused":
+            self._compile()
+
+    @staticmethod
+    def why_not(**options) -> str | None:
+        kernels = options.get("kernels", "fused")
+        if kernels not in KERNELS:
+            return f"--kernels must be one of {', '.join(KERNELS)} (got {kernels!r})"
+        try:
+            import cupy
+        except Exception as e:  # a broken install raises more than ImportError
+            return f"cupy cannot be imported ({type(e).__name__}: {e})"
+        try:
+            if not cupy.cuda.is_available():
+                return "CuPy sees no usable CUDA GPU or driver here (cupy.cuda.is_available() is False)"
+        except Exception as e:
+            return f"CuPy cannot reach a GPU ({type(e).__name__}: {e})"
+        return None
+
+    def to_host(self, a) -> np.ndarray:
+        return self.xp.asnumpy(a)
+
+    def _ints(self, a):
+        return self.xp.asarray(np.ascontiguousarray(a, dtype=np.int64))  # the kernels read long long
+
+    # ---- the fused kernels ----
+
+    def _compile(self) -> None:
+        cp, real = self.xp, "float" if self.dtype == "float32" else "double"
+        code, options = SOURCE.read_text(), (f"-DREAL={real}",)
+        self._k_forward, self._k_backward, self._k_softmax = (
+            cp.RawKernel(code, name, options=options) for name in ("rnn_forward", "rnn_backward", "softmax_xent")
+        )  # one source, compiled once (CuPy caches it by code and options)
+        m, size = self.layout.m, np.dtype(self.dtype).itemsize
+        device = cp.cuda.Device().id
+        limit = cp.cuda.runtime.getDeviceProperties(device)["sharedMemPerBlockOptin"]
+        self._threads = min(1024, 32 * -(-m // 32))  # one thread per hidden unit, whole warps
+        self._recurrent_kernels = m <= 1024
+        self._w_in_shared = (m * m + m) * size <= limit
+        self._shared = (m * m + m) * size if self._w_in_shared else m * size
+        if self._shared > 48 * 1024:  # above 48 KB a kernel must ask for its shared memory
+            self._k_forward.max_dynamic_shared_size_bytes = self._shared
+            self._k_backward.max_dynamic_shared_size_bytes = self._shared
+        self._k_adagrad = cp.ElementwiseKernel(
+            "T g, T eta, T clip, T eps",
+            "T theta, T mem",
+            "const T gc = fmin(fmax(g, -clip), clip); mem += gc * gc; theta -= eta * gc / sqrt(mem + eps);",
+            "rnn_adagrad_clip",
+        )  # eqs. (11)-(12) in one pass: read g, theta, M once, write theta, M once
+        self._k_tanh_step = cp.ElementwiseKernel("T u, T a", "T h", "h = tanh(u + a)", "rnn_tanh_step")
+        self._k_tanh_back = cp.ElementwiseKernel(
+            "T vg, T u, T h", "T da", "da = (vg + u) * (1 - h * h)", "rnn_tanh_back"
+        )
+
+    # --8<-- [start:forward]
+    def forward(self, theta, x, y, h0):
+        if self.kernels == "plain":
+            return super().forward(theta, x, y, h0)
+        cp, i32 = self.xp, np.int32
+        U, W, V, b, c = self.layout.views(theta)
+        x, y = self._ints(x), self._ints(y)
+        tau, B = x.shape
+        m, K = self.layout.m, self.layout.K
+        H = cp.empty((tau + 1, m, B), dtype=self.dtype)  # h_0 ... h_tau
+        h0 = cp.ascontiguousarray(h0, dtype=self.dtype)
+        if self._recurrent_kernels:  # eqs. (1)-(2) for the whole chunk: one launch
+            args = (U.T, cp.ascontiguousarray(W.T), b, x, h0, H, i32(tau), i32(m), i32(B), i32(self._w_in_shared))
+            self._k_forward((B,), (self._threads,), args, shared_mem=self._shared)
+        else:  # one cuBLAS product and one fused elementwise kernel per step
+            A = U.T[x].transpose(0, 2, 1) + b  # (tau, m, B)
+            H[0] = h0
+            for t in range(tau):
+                self._k_tanh_step(W @ H[t], A[t], H[t + 1])
+        Hr = self._rows(H[1:])  # (tau*B, m)
+        OT = Hr @ V.T  # (tau*B, K)  eq. (3) without c, as rows
+        loss_rows = cp.empty(tau * B, dtype=self.dtype)
+        n = 128 if K > 64 else 64
+        self._k_softmax((tau * B,), (n,), (OT, c, y.reshape(-1), loss_rows, i32(K)), shared_mem=n * H.itemsize)
+        return float(loss_rows.sum()), FusedCache(x, H, Hr, OT)  # OT now holds G^T
+
+    # --8<-- [end:forward]
+    # --8<-- [start:backward]
+    def backward(self, theta, cache):
+        if self.kernels == "plain":
+            return super().backward(theta, cache)
+        cp, i32 = self.xp, np.int32
+        U, W, V, b, c = self.layout.views(theta)
+        x, H, Hr, GT = cache
+        tau, B = x.shape
+        m = self.layout.m
+        grad = cp.empty_like(theta)
+        dU, dW, dV, db, dc = self.layout.views(grad)
+
+        cp.matmul(GT.T, Hr, out=dV)  # (K, m)  eq. (7)
+        GT.sum(axis=0, out=dc[:, 0])  # (K,)  eq. (7)
+        VG = GT @ V  # (tau*B, m)  V^T g_t of every step, as rows
+        DA = cp.empty((tau, m, B), dtype=self.dtype)
+        if self._recurrent_kernels:  # eqs. (8)-(9) for the whole chunk: one launch
+            args = (W, VG, H, DA, i32(tau), i32(m), i32(B), i32(self._w_in_shared))
+            self._k_backward((B,), (self._threads,), args, shared_mem=self._shared)
+        else:
+            VG3 = VG.reshape(tau, B, m).transpose(0, 2, 1)  # (tau, m, B)
+            self._k_tanh_back(VG3[-1], 0, H[-1], DA[-1])
+            for t in range(tau - 2, -1, -1):
+                self._k_tanh_back(VG3[t], W.T @ DA[t + 1], H[t + 1], DA[t])
+        self._recurrent_and_input_grads(x, H, DA, dU, dW, db)  # eq. (10), as in the NumPy body
+        return grad
+
+    # --8<-- [end:backward]
+    # --8<-- [start:adagrad]
+    def adagrad(self, theta, mem, grad, eta):
+        if self.kernels == "plain":
+            return super().adagrad(theta, mem, grad, eta)
+        self._k_adagrad(grad, eta, CLIP, ADAGRAD_EPS, theta, mem)
+
+    # --8<-- [end:adagrad]
