@@ -109,7 +109,7 @@ def load_corpus(data: Path | None) -> Corpus:
 class ProgressBar:
     """The Reporter for a terminal: a live bar, and each sample printed above it."""
 
-    def __init__(self, total: int):
+    def __init__(self, first: int, total: int):
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(
@@ -120,11 +120,11 @@ class ProgressBar:
             TextColumn("{task.fields[rate]:,.0f} updates/s"),
             TimeRemainingColumn(),
         )
-        self.task = self.bar.add_task("train", total=total, epoch=1, smooth=float("nan"), rate=0.0)
-        self.t0 = time.perf_counter()
+        self.task = self.bar.add_task("train", total=total, completed=first, epoch=1, smooth=float("nan"), rate=0.0)
+        self.first, self.t0 = first, time.perf_counter()
 
     def progress(self, update: int, total: int, epoch: int, smooth: float) -> None:
-        rate = update / max(time.perf_counter() - self.t0, 1e-9)
+        rate = (update - self.first) / max(time.perf_counter() - self.t0, 1e-9)
         self.bar.update(self.task, completed=update, epoch=epoch, smooth=smooth, rate=rate)
 
     def sample(self, update: int, smooth: float, text: str) -> None:
@@ -204,18 +204,14 @@ def train_cmd(
         name = backend.value if was_given(ctx, "backend") else meta["backend"]["name"]
         model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
         state = run.restore(model, arrays, meta)
-        out, folder = resume, run.Run(resume, corpus, cfg, model, data)
-        folder.rewrite_history(state)  # rows written after the checkpoint are not part of the run
-        for leftover in out.glob(".*.tmp"):  # a write that a kill interrupted
-            leftover.unlink()
-        folder.saved_at = state.update
+        out, folder = resume, run.Run.reopen(resume, corpus, cfg, model, data, state)
         typer.echo(f"resuming {out} at update {state.update:,} on {model.name} ({model.device})")
 
     total = total_updates(cfg, Streams(corpus.ids, cfg.seq_length, cfg.batch_size))
     if state.update >= total:
         typer.echo(f"{out} is already at update {state.update:,} of {total:,}; ask for more with --updates or --epochs")
         return
-    reporter, stopped = ProgressBar(total), None
+    reporter, stopped = ProgressBar(state.update, total), None
     with StopFlag() as stop, reporter.bar:
         try:
             train(
@@ -326,13 +322,13 @@ def sample_cmd(
     kernels: KernelsOpt = None,
 ) -> None:
     """Print text from a trained model, on any backend."""
-    for flag, ok in (
+    for message, ok in (
         ("--length must be a positive integer", length >= 1),
         ("--temperature must be zero or positive", math.isfinite(temperature) and temperature >= 0),
         ("--top-p must be in (0, 1]", 0 < top_p <= 1),
     ):
         if not ok:
-            raise BadInput(f"{flag}")
+            raise BadInput(message)
     if path.is_dir():
         path = path / ("checkpoint.npz" if which is Which.last or not (path / "best.npz").exists() else "best.npz")
     params, meta = checkpoint.load_model(path, which.value)

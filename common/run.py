@@ -23,7 +23,7 @@ import numpy as np
 
 from common import checkpoint
 from common.contract import Backend
-from common.data import Corpus
+from common.data import BUILTIN_NAME, Corpus, Streams, builtin_corpus, read_corpus
 from common.errors import BadInput
 from common.rng import PURPOSES
 from common.train import Config, State
@@ -71,6 +71,16 @@ class Run:
         self.flushed = 0  # history rows already in history.csv
         self.saved_at = -1  # the update of the last checkpoint written
 
+    @classmethod
+    def reopen(cls, out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path, state: State) -> "Run":
+        """The folder of a run resumed at state, made to agree with its checkpoint."""
+        folder = cls(out, corpus, cfg, backend, data_path)
+        folder.rewrite_history(state)  # rows written after the checkpoint are not part of the run
+        for leftover in folder.out.glob(".*.tmp"):  # what a killed write left behind
+            leftover.unlink()
+        folder.saved_at = state.update
+        return folder
+
     def meta(self) -> dict:
         """What every file of the run records: vocabulary, sizes, dtype, corpus, backend."""
         corpus, cfg = self.corpus, self.cfg
@@ -113,7 +123,8 @@ class Run:
             best = self.backend.layout.unpack(state.best_theta)
             meta = self.meta() | {"update": state.best_update, "smooth_loss": state.best_smooth}
             checkpoint.save_model(self.out / "best.npz", best, meta)
-        if state.update > 0 and status != "stopped":  # a stopped run's theta is not finite: keep the last one
+        # a stopped run's theta is not finite: the last checkpoint stays; one already written stays too
+        if state.update > 0 and status != "stopped" and state.update != self.saved_at:
             checkpoint.save_checkpoint(self.out / "checkpoint.npz", *self.checkpoint(state))
             self.saved_at = state.update
         write_text(self.out / "summary.json", json.dumps(self.summary(state, status, wall), indent=2) + "\n")
@@ -160,8 +171,6 @@ class Run:
         return arrays, meta
 
     def chunks(self) -> int:
-        from common.data import Streams
-
         return Streams(self.corpus.ids, self.cfg.seq_length, self.cfg.batch_size).chunks
 
     def summary(self, state: State, status: str, wall: float) -> dict:
@@ -238,8 +247,6 @@ def resumed_config(meta: dict, changes: dict, force: bool) -> Config:
 
 def resumed_corpus(meta: dict, data: Path | None) -> tuple[Corpus, Path | None]:
     """The run's text, from --data or from where the run read it; it must be the same text."""
-    from common.data import BUILTIN_NAME, builtin_corpus, read_corpus
-
     was = meta["corpus"]
     if data is None and was.get("path"):
         data = Path(was["path"])
