@@ -95,17 +95,17 @@ def chromium(*args, tmp: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", ["model", "bptt"])
+@pytest.mark.parametrize("page", ["model", "bptt", "adagrad", "gradcheck", "data", "backends", "runs"])
 def test_a_browser_renders_the_maths(server, tmp_path, page):
     url = f"{server}/{page}/"
     dom = chromium("--dump-dom", url, tmp=tmp_path).stdout
     formulas = dom.count('class="arithmatex"')
     rendered = dom.count("<mjx-container")
-    assert formulas > 10 and rendered >= formulas, (formulas, rendered)
+    assert formulas > 0 and rendered >= formulas, (formulas, rendered)
     parser = VisibleText()
     parser.feed(dom)
     visible = "".join(parser.text)
-    for raw in ("$$", "\\(", "\\[", "\\frac", "\\tag"):
+    for raw in ("$", "\\(", "\\[", "\\frac", "\\tag"):
         assert raw not in visible, f"raw TeX {raw!r} left on {url}"
     shot = tmp_path / f"{page}.png"
     chromium(f"--screenshot={shot}", "--window-size=1200,1600", url, tmp=tmp_path)
