@@ -3,9 +3,7 @@
 import datetime
 import json
 import math
-import signal
 import sys
-import time
 from dataclasses import fields
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -17,14 +15,15 @@ from typer._click.core import ParameterSource  # typer vendors click; pinned in 
 from typer._click.exceptions import ClickException
 
 import backends
-from common import bench, checkpoint, run
+from common import bench, checkpoint, lifecycle
 from common import gradcheck as gc
 from common.contract import Layout
-from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus
-from common.errors import BadInput, TrainingStopped
+from common.data import Streams, builtin_corpus, read_corpus
+from common.errors import BadInput, WriteFailed
+from common.progress import ProgressBar, loss_text
 from common.rng import stream
-from common.sampling import sample
-from common.train import Config, final_sample, start, total_updates, train
+from common.sampling import generate
+from common.train import Config
 from common.weights import init_theta
 
 
@@ -37,9 +36,9 @@ class OneLineErrors(typer.core.TyperGroup):
         except ClickException as e:
             typer.echo(f"error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
-        except BadInput as e:
+        except (BadInput, WriteFailed) as e:
             typer.echo(f"error: {e}", err=True)
-            sys.exit(2)
+            sys.exit(2 if isinstance(e, BadInput) else 1)
         if standalone_mode:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv
@@ -52,7 +51,13 @@ app = typer.Typer(
     help="A character-level vanilla RNN (DD2424 Assignment 4, min-char-rnn) on NumPy, PyTorch or CuPy.",
 )
 
-BackendName = Enum("BackendName", {n: n for n in backends.names()}, type=str)
+
+def choices(name: str, values) -> type[Enum]:
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+BackendName = choices("BackendName", backends.names())
+Grad, Kernels = choices("Grad", backends.OPTIONS["grad"]), choices("Kernels", backends.OPTIONS["kernels"])
 
 
 class DType(StrEnum):
@@ -70,21 +75,7 @@ SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT leng
 BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
 DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
-
-
-class Grad(StrEnum):
-    manual = "manual"
-    autograd = "autograd"
-
-
 GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
-
-
-class Kernels(StrEnum):
-    plain = "plain"
-    fused = "fused"
-
-
 KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
 
 
@@ -94,63 +85,11 @@ def backend_options(device: str | None = None, grad: Grad | None = None, kernels
     return {k: v for k, v in given if v is not None}
 
 
-def load_corpus(data: Path | None) -> Corpus:
-    if data is not None:
-        return read_corpus(data)
-    corpus = builtin_corpus()
-    typer.echo(
-        f"No --data given: training on Python's reference documentation ({len(corpus.text):,} "
-        f"characters, {corpus.K} distinct), which ships with Python. Use --data PATH for your own "
-        "text, e.g. goblet_book.txt."
-    )
-    return corpus
-
-
-class ProgressBar:
-    """The Reporter for a terminal: a live bar, and each sample printed above it."""
-
-    def __init__(self, first: int, total: int):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(
-            TextColumn("update {task.completed:,}/{task.total:,}"),
-            TextColumn("epoch {task.fields[epoch]}"),
-            TextColumn("smooth loss {task.fields[smooth]:.2f}"),
-            BarColumn(),
-            TextColumn("{task.fields[rate]:,.0f} updates/s"),
-            TimeRemainingColumn(),
-        )
-        self.task = self.bar.add_task("train", total=total, completed=first, epoch=1, smooth=float("nan"), rate=0.0)
-        self.first, self.t0 = first, time.perf_counter()
-
-    def progress(self, update: int, total: int, epoch: int, smooth: float) -> None:
-        rate = (update - self.first) / max(time.perf_counter() - self.t0, 1e-9)
-        self.bar.update(self.task, completed=update, epoch=epoch, smooth=smooth, rate=rate)
-
-    def sample(self, update: int, smooth: float, text: str) -> None:
-        self.bar.console.print(f"--- update {update:,}, smooth loss {smooth:.2f} ---", style="bold", highlight=False)
-        self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)  # the sample's own lines
-
-
-class StopFlag:
-    """Set by SIGINT (Ctrl-C) or SIGTERM: training stops between two updates and saves."""
-
-    def __init__(self):
-        self.signal: int | None = None
-
-    def __call__(self) -> bool:
-        return self.signal is not None
-
-    def __enter__(self):
-        self.previous = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc):
-        for s, handler in self.previous.items():
-            signal.signal(s, handler)
-
-    def handler(self, signum, frame) -> None:
-        self.signal = signum
+def given(ctx: typer.Context, names) -> dict:
+    """The options among names that the user gave (not their defaults), enums as their values."""
+    sources = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    chosen = {n: ctx.params[n] for n in names if ctx.get_parameter_source(n) not in sources}
+    return {n: getattr(v, "value", v) for n, v in chosen.items()}
 
 
 @app.command("train")
@@ -168,90 +107,47 @@ def train_cmd(
     seed: SeedOpt = 1,
     dtype: Annotated[DType, typer.Option(help="Floating-point type.")] = DType.float64,
     sample_every: Annotated[int, typer.Option(help="Show a 200-character sample every N updates (0: never).")] = 10_000,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Write a checkpoint every N updates (0: only at the end).")
+    ] = 10_000,
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
     device: DeviceOpt = None,
     grad: GradOpt = None,
     kernels: KernelsOpt = None,
-    checkpoint_every: Annotated[
-        int, typer.Option(help="Write a checkpoint every N updates (0: only at the end).")
-    ] = 10_000,
-    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder from its checkpoint.")] = None,
-    force: Annotated[bool, typer.Option(help="On --resume, allow a different --eta.")] = False,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the run in this folder from its checkpoint, with its settings.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="On --resume, allow a different --eta.")] = False,
 ) -> None:
     """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
-    wall0 = time.perf_counter()
-    if checkpoint_every < 0:
-        raise BadInput(f"--checkpoint-every must be zero or positive (got {checkpoint_every})")
     options = backend_options(device, grad, kernels)
+    settings = [f.name for f in fields(Config)]
     if resume is None:
-        cfg = Config(hidden, seq_length, eta, sigma, epochs, updates, batch_size, seed, dtype.value, sample_every)
-        backends.ensure(backend.value, **options)  # before any other work: one clear line if it cannot run
-        corpus = load_corpus(data)
-        layout = Layout(corpus.K, cfg.hidden)
-        Streams(corpus.ids, cfg.seq_length, cfg.batch_size)  # one clear line now if the text is too short
-        model = backends.load(backend.value, layout, cfg.dtype, **options)
-        out = run.prepare(out or Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-        state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
-        folder = run.Run(out, corpus, cfg, model, data)
+        cfg = Config(**{name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings})
+        t = lifecycle.new(cfg, backend.value, options, data, out, say=typer.echo)
     else:
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
-        arrays, meta = checkpoint.read_checkpoint(resume / "checkpoint.npz")
-        given = {f.name: ctx.params[f.name] for f in fields(Config) if was_given(ctx, f.name)}
-        given = {name: getattr(value, "value", value) for name, value in given.items()}  # enums -> str
-        cfg = run.resumed_config(meta, given, force)
-        corpus, data = run.resumed_corpus(meta, data)
-        name = backend.value if was_given(ctx, "backend") else meta["backend"]["name"]
-        model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
-        state = run.restore(model, arrays, meta)
-        out, folder = resume, run.Run.reopen(resume, corpus, cfg, model, data, state)
-        typer.echo(f"resuming {out} at update {state.update:,} on {model.name} ({model.device})")
-
-    total = total_updates(cfg, Streams(corpus.ids, cfg.seq_length, cfg.batch_size))
-    if state.update >= total:
-        typer.echo(f"{out} is already at update {state.update:,} of {total:,}; ask for more with --updates or --epochs")
-        return
-    reporter, stopped = ProgressBar(state.update, total), None
-    with StopFlag() as stop, reporter.bar:
-        try:
-            train(
-                model,
-                corpus,
-                cfg,
-                state,
-                reporter,
-                checkpoint_every,
-                save=lambda s: folder.save(s, "running", time.perf_counter() - wall0),
-                stop=stop,
-            )
-        except TrainingStopped as e:
-            stopped = str(e)
-    wall = time.perf_counter() - wall0
-    if stopped:
-        folder.finish(state, "stopped", wall, None)
-        typer.echo(f"error: {stopped}; training stopped. The best model so far is in {out / 'best.npz'}", err=True)
-        raise typer.Exit(1)
-    if stop.signal is not None:
-        folder.finish(state, "interrupted", wall, None)
+        name = backend.value if given(ctx, ["backend"]) else None
+        t = lifecycle.resume(resume, given(ctx, settings), force, name, options, data)
+        typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
+    state = t.state
+    if state.update >= t.total:
         typer.echo(
-            f"interrupted at update {state.update:,}: everything up to it is saved in {out}. "
-            f"Resume with: python cli.py train --resume {out}",
-            err=True,
+            f"{resume} is already at update {state.update:,} of {t.total:,}; ask for more with --updates or --epochs"
         )
-        raise typer.Exit(128 + stop.signal)
-    best = final_sample(model, corpus, cfg, state)
-    folder.finish(state, "completed", wall, best)
-    typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{best}")
+        return
+    with ProgressBar(state.update, t.total) as bar:
+        end = lifecycle.run(t, bar)
+    if end.outcome is not lifecycle.Outcome.completed:
+        typer.echo(("" if end.outcome is lifecycle.Outcome.interrupted else "error: ") + end.message, err=True)
+        raise typer.Exit(end.code)
+    typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{end.best_sample}")
     ms = 1e3 * state.seconds / state.update
     typer.echo(
-        f"best smooth loss {state.best_smooth:.2f} at update {state.best_update:,}; {state.update:,} updates "
-        f"in {state.seconds:.1f} s of training ({ms:.3f} ms/update); wrote {out}"
+        f"best smooth loss {loss_text(state.best_smooth)} at update {state.best_update:,}; {state.update:,} updates "
+        f"in {state.seconds:.1f} s of training ({ms:.3f} ms/update); {end.message}"
     )
-
-
-def was_given(ctx: typer.Context, name: str) -> bool:
-    """Whether the user gave this option (not its default)."""
-    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
 
 
 @app.command("gradcheck")
@@ -311,8 +207,11 @@ def sample_cmd(
         float, typer.Option(help="Nucleus sampling: keep the likeliest characters up to this mass.")
     ] = 1.0,
     prime: Annotated[
-        str | None, typer.Option(help="Text that warms up the hidden state first. Default: a newline.")
+        str | None, typer.Option(help="Text that warms up the saved hidden state further before sampling.")
     ] = None,
+    from_zero: Annotated[
+        bool, typer.Option("--from-zero", help="Start from h = 0 (min-char-rnn), not the saved hidden state.")
+    ] = False,
     seed: SeedOpt = 1,
     which: Annotated[
         Which, typer.Option(help="The best model, or the last parameters (checkpoints only).")
@@ -321,28 +220,26 @@ def sample_cmd(
     device: DeviceOpt = None,
     kernels: KernelsOpt = None,
 ) -> None:
-    """Print text from a trained model, on any backend."""
+    """Print text from a trained model, on any backend, going on from the hidden state it reached."""
     for message, ok in (
         ("--length must be a positive integer", length >= 1),
         ("--temperature must be zero or positive", math.isfinite(temperature) and temperature >= 0),
         ("--top-p must be in (0, 1]", 0 < top_p <= 1),
+        ("--prime must not be empty", prime != ""),
     ):
         if not ok:
             raise BadInput(message)
     if path.is_dir():
-        path = path / ("checkpoint.npz" if which is Which.last or not (path / "best.npz").exists() else "best.npz")
-    params, meta = checkpoint.load_model(path, which.value)
-    chars, layout = meta["chars"], checkpoint.layout_of(meta, path)
-    prime = prime if prime is not None else ("\n" if "\n" in chars else chars[0])
-    if not prime:
-        raise BadInput("--prime must not be empty")
-    ids = encode(prime, chars).tolist()
-    model = backends.load(backend.value, layout, meta["dtype"], **backend_options(device, kernels=kernels))
-    h = model.to_device(np.zeros((layout.m, 1)))
-    out = sample(
-        model, model.to_device(layout.pack(params)), h, ids, length, stream(seed, "cli-sample"), temperature, top_p
-    )
-    typer.echo(prime + "".join(chars[i] for i in out))
+        files = ["checkpoint.npz"] if which is Which.last else ["best.npz", "checkpoint.npz"]
+        found = [path / f for f in files if (path / f).exists()]
+        if not found:
+            raise BadInput(f"{path} holds no {' or '.join(files)}; is it a run folder?")
+        path = found[0]
+    model = checkpoint.load_model(path, which.value)
+    layout, dtype = Layout(len(model.meta["chars"]), model.params.W.shape[0]), model.meta["dtype"]
+    net = backends.load(backend.value, layout, dtype, **backend_options(device, kernels=kernels))
+    rng = stream(seed, "cli-sample")
+    typer.echo(generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p))
 
 
 @app.command("bench")
@@ -375,14 +272,18 @@ def bench_cmd(
         if min(values) < 1:
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    variants = [(n, opts) for n in names for opts in bench_variants(n, device)]
-    for n, opts in variants:
+    variants = [
+        (n, opts, backends.label(n, opts, device=False)) for n in names for opts in backends.bench_variants(n, device)
+    ]
+    for n, opts, _ in variants:
         backends.load(n, Layout(corpus.K, 1), "float64", **opts)  # one clear line now if one cannot run
 
     def make(layout: Layout, dt: str, theta0, streams) -> list[bench.Contender]:
         out = [
-            bench.backend_contender(label(n, opts), backends.load(n, layout, dt, **opts), theta0, streams)
-            for n, opts in variants
+            bench.backend_contender(
+                backends.label(n, opts, device=False), backends.load(n, layout, dt, **opts), theta0, streams
+            )
+            for n, opts, label in variants
         ]
         if yardstick and streams.B == 1:
             out.append(bench.min_char_contender(layout, dt, theta0, streams))
@@ -416,20 +317,6 @@ def bench_cmd(
     if json_out is not None:
         json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
         typer.echo(f"wrote {json_out}")
-
-
-def bench_variants(name: str, device: str | None) -> list[dict]:
-    """The options each backend is timed with: torch both ways (our BPTT, autograd), cupy both ways."""
-    if name == "torch":
-        opts = {"device": device} if device else {}
-        return [opts, opts | {"grad": "autograd"}]
-    if name == "cupy":
-        return [{"kernels": "plain"}, {"kernels": "fused"}]
-    return [{}]
-
-
-def label(name: str, opts: dict) -> str:
-    return "-".join([name, *(v for k, v in opts.items() if k != "device")])
 
 
 @app.command("backends")

@@ -1,6 +1,8 @@
-"""The backends: a name -> lazy import, and why a backend cannot run here (docs: backends.md).
+"""The backends, their options and variants, in one place (docs: backends.md).
 
-Nothing heavy is imported until a backend is chosen: `python cli.py gradcheck --backend numpy`
+A name -> lazy import, why a backend cannot run here, and every way it can run: the CLI's
+choices, the benchmark's contenders and the tests' variants all come from here. Nothing heavy
+is imported until a backend is chosen: `python cli.py gradcheck --backend numpy`
 never imports torch or cupy.
 """
 
@@ -16,6 +18,36 @@ REGISTRY = {
     "torch": ("backends.torch_backend", "TorchBackend", "torch", "pip install -c constraints.txt '.[torch]'"),
     "cupy": ("backends.cupy_backend", "CupyBackend", "cupy", "pip install '.[cuda13]', or '.[cuda12]' for CUDA 12"),
 }
+
+# the options a backend's constructor may take (its class's OPTIONS), and their choices
+OPTIONS = {"device": ("cpu", "cuda"), "grad": ("manual", "autograd"), "kernels": ("plain", "fused")}
+
+# every way a backend can run: (name, options); tests run each, the benchmark times each on one device
+VARIANTS = [
+    ("numpy", {}),
+    ("torch", {"device": "cpu"}),
+    ("torch", {"device": "cpu", "grad": "autograd"}),
+    ("torch", {"device": "cuda"}),
+    ("cupy", {"kernels": "plain"}),
+    ("cupy", {"kernels": "fused"}),
+]
+
+
+def label(name: str, options: dict, device: bool = True) -> str:
+    """A variant's name, e.g. torch-cpu-autograd (torch-autograd without the device)."""
+    return "-".join([name, *(v for k, v in options.items() if device or k != "device")])
+
+
+def bench_variants(name: str, device: str | None = None) -> list[dict]:
+    """The options backend name is timed with: each of its variants once, on device (None: its default)."""
+    out = []
+    for n, options in VARIANTS:
+        opts = {k: v for k, v in options.items() if k != "device"}
+        if device and "device" in options:
+            opts["device"] = device
+        if n == name and opts not in out:
+            out.append(opts)
+    return out
 
 
 def names() -> list[str]:

@@ -1,124 +1,94 @@
-"""Model files and checkpoints: safe to load from a stranger, never half-written (docs: runs.md).
+"""What a model file and a checkpoint hold, in one place: written from and read back into State.
 
-A file is a NumPy .npz archive of plain arrays plus one array "meta" holding UTF-8 JSON. It is
-read with allow_pickle=False, so loading runs no code. Writing goes to a temporary file in the
-same folder, which is flushed, fsynced and then renamed over the old one: a crash at any moment
-leaves either the old file or the new one, never a mix.
+Both are .npz files of plain arrays plus JSON meta (common/npzfile.py: safe to load, never
+half-written). Format version 2 (docs: runs.md#checkpoint); version-1 files still load, their
+missing hidden state read as h = 0.
 
-Two kinds:
-    model       U, W, V, b, c (their natural shapes) and the vocabulary: what `sample` needs
-    checkpoint  everything needed to continue training exactly (see checkpoint_arrays)
+    model       U, W, V, b, c (natural shapes); h (m, 1): the hidden state the model reached,
+                and meta x_next: the character that followed it. What `sample` needs.
+    checkpoint  theta, mem, h (m, B), best_theta, best_h (m, 1), losses, smooths, and meta: the
+                run's config (every setting), counters, samples, timings. Enough to continue exactly.
 """
 
-import json
+import datetime
 import math
-import os
-import tempfile
-import zipfile
-import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from common.contract import DTYPES, NAMES, Layout, Params
+from common.contract import NAMES, Backend, Params
 from common.errors import BadInput
-
-FORMAT = "char-rnn"
-VERSION = 1
-
-
-def save(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Write arrays and meta to path atomically."""
-    path = Path(path)
-    meta = {"format": FORMAT, "version": VERSION, **meta}
-    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=blob, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+from common.npzfile import expect, layout_of, load, save
+from common.rng import PURPOSES
+from common.train import State
 
 
-def load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a file written by save; anything else is one clear BadInput."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    if not zipfile.is_zipfile(path):
-        raise BadInput(f"{path} is not a model file (not an .npz archive)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in z.files}
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise BadInput(f"{path} holds pickled objects; refusing to load it") from None
-        raise BadInput(f"{path} is damaged: {e}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as e:
-        raise BadInput(f"{path} is not a readable model file ({type(e).__name__}: {e})") from None
-    blob = arrays.pop("meta", None)
-    try:
-        meta = json.loads(blob.tobytes().decode("utf-8"))
-        assert isinstance(meta, dict)
-    except Exception:
-        raise BadInput(f"{path} has no readable metadata; it is not a {FORMAT} file") from None
-    if meta.get("format") != FORMAT:
-        raise BadInput(f"{path} is not a {FORMAT} file")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise BadInput(f"{path} has format version {meta.get('version')}; this program reads up to {VERSION}")
-    return arrays, meta
+class Model(NamedTuple):
+    """What sampling needs: parameters, meta, and where to go on from (h (m, 1), its next character)."""
+
+    params: Params
+    meta: dict
+    h: np.ndarray | None  # None: a version-1 file, which saved no hidden state
+    x_next: int | None
 
 
-def layout_of(meta: dict, path: Path) -> Layout:
-    """The sizes a file's metadata declares."""
-    try:
-        K, m = len(meta["chars"]), int(meta["hidden"])
-        assert isinstance(meta["chars"], str) and K >= 1 and m >= 1 and meta.get("dtype") in DTYPES
-    except (KeyError, TypeError, ValueError, AssertionError):
-        raise BadInput(f"{path}: its metadata lacks a valid vocabulary, hidden size or dtype") from None
-    return Layout(K=K, m=m)
+def save_model(path: Path, p: Params, meta: dict, h: np.ndarray | None = None, x_next: int | None = None) -> None:
+    """A trained model: U, W, V, b, c, the hidden state h (m, 1) it reached, and meta."""
+    arrays = dict(zip(NAMES, p)) | ({} if h is None else {"h": h})
+    save(path, arrays, {"kind": "model", **meta} | ({} if x_next is None else {"x_next": x_next}))
 
 
-def expect(arrays: dict, key: str, shape: tuple, dtype: str | None, path: Path) -> np.ndarray:
-    """arrays[key], checked for presence, shape and a float dtype (dtype, when given)."""
-    a = arrays.get(key)
-    if a is None:
-        raise BadInput(f"{path} lacks the array {key}")
-    if a.shape != shape or a.dtype.kind != "f" or (dtype is not None and a.dtype != np.dtype(dtype)):
-        raise BadInput(f"{path}: {key} is {a.dtype}{a.shape}, expected {dtype or 'float'}{shape}")
-    if not np.isfinite(a).all():
-        raise BadInput(f"{path}: {key} holds NaN or infinite values")
-    return a
-
-
-def save_model(path: Path, p: Params, meta: dict) -> None:
-    """A trained model: U, W, V, b, c and meta (vocabulary, hidden size, dtype, origin)."""
-    save(path, dict(zip(NAMES, p)), {"kind": "model", **meta})
-
-
-def load_model(path: Path, which: str = "best") -> tuple[Params, dict]:
-    """The parameters of a model file, or the best ("best") or latest ("last") of a checkpoint."""
+def load_model(path: Path, which: str = "best") -> Model:
+    """A model file, or the best ("best") or latest ("last") model of a checkpoint."""
     arrays, meta = load(path)
     layout = layout_of(meta, path)
     if meta.get("kind") == "checkpoint":
         arrays, meta = read_checkpoint(path, arrays, meta)
-        return layout.unpack(arrays["best_theta" if which == "best" else "theta"]), meta
+        if which == "best":
+            return Model(layout.unpack(arrays["best_theta"]), meta, arrays.get("best_h"), meta.get("best_x_next"))
+        return Model(layout.unpack(arrays["theta"]), meta, arrays["h"][:, :1], meta.get("x_next"))
     if which != "best":
         raise BadInput(f"{path} is a model file: it holds only the best model; --which last needs a checkpoint")
-    return Params(*(expect(arrays, n, layout.shapes[n], None, path) for n in NAMES)), meta
+    params = Params(*(expect(arrays, n, layout.shapes[n], None, path) for n in NAMES))
+    h = expect(arrays, "h", (layout.m, 1), None, path) if "h" in arrays else None
+    return Model(params, meta, h, meta.get("x_next"))
 
 
-def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    save(path, arrays, {"kind": "checkpoint", **meta})
+def save_checkpoint(path: Path, backend: Backend, state: State, meta: dict, chunks: int) -> None:
+    """Everything that lets training continue exactly where state stands; meta describes the run."""
+    arrays = {
+        "theta": backend.to_host(state.theta),
+        "mem": backend.to_host(state.mem),
+        "h": backend.to_host(state.h),  # (m, B) the hidden state carried into the next chunk
+        "best_theta": state.best_theta,
+        "best_h": state.best_h,  # (m, 1)
+        "losses": np.array(state.losses, dtype=np.float64),
+        "smooths": np.array(state.smooths, dtype=np.float64),
+    }
+    seq_length = meta["config"]["seq_length"]
+    meta = meta | {
+        "kind": "checkpoint",
+        "update": state.update,
+        "epoch": state.update // chunks,  # epochs done; the next chunk is update % chunks of this epoch
+        "offset": (state.update % chunks) * seq_length,  # where in each stream the next chunk starts
+        "smooth": state.smooth,
+        "best_smooth": state.best_smooth,
+        "best_update": state.best_update,
+        "best_x_next": state.best_x_next,
+        "x_next": state.x_next,
+        "samples": state.samples,
+        "seconds": state.seconds,
+        "wall": state.wall,
+        "rng": {
+            "generator": "PCG64",
+            "seed": meta["config"]["seed"],
+            "streams": "SeedSequence([seed, purpose, key])",
+            "purposes": PURPOSES,
+        },
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    save(path, arrays, meta)
 
 
 def read_checkpoint(path: Path, arrays: dict | None = None, meta: dict | None = None) -> tuple[dict, dict]:
@@ -133,15 +103,42 @@ def read_checkpoint(path: Path, arrays: dict | None = None, meta: dict | None = 
         for key in ("smooth", "best_smooth"):
             assert math.isfinite(meta[key])
         assert 1 <= int(meta["best_update"]) <= update and isinstance(meta["samples"], list)
+        for key in ("x_next", "best_x_next"):
+            assert 0 <= int(meta.get(key, 0)) < layout.K
     except (KeyError, TypeError, ValueError, AssertionError):
         raise BadInput(f"{path}: its metadata is incomplete or inconsistent") from None
-    n = layout.size
+    n, m = layout.size, layout.m
     checked = {
         "theta": expect(arrays, "theta", (n,), dtype, path),
         "mem": expect(arrays, "mem", (n,), dtype, path),
         "best_theta": expect(arrays, "best_theta", (n,), dtype, path),
-        "h": expect(arrays, "h", (layout.m, B), dtype, path),
+        "h": expect(arrays, "h", (m, B), dtype, path),
         "losses": expect(arrays, "losses", (update,), "float64", path),
         "smooths": expect(arrays, "smooths", (update,), "float64", path),
     }
+    if meta["version"] >= 2:
+        checked["best_h"] = expect(arrays, "best_h", (m, 1), dtype, path)
     return checked, meta
+
+
+def restore(backend: Backend, arrays: dict, meta: dict) -> State:
+    """The training state a checkpoint holds, on backend's device (version 1: the best h is 0)."""
+    m = backend.layout.m
+    return State(
+        theta=backend.to_device(arrays["theta"]),
+        mem=backend.to_device(arrays["mem"]),
+        h=backend.to_device(arrays["h"]),
+        update=int(meta["update"]),
+        smooth=float(meta["smooth"]),
+        best_theta=arrays["best_theta"].copy(),
+        best_smooth=float(meta["best_smooth"]),
+        best_update=int(meta["best_update"]),
+        best_h=arrays["best_h"].copy() if "best_h" in arrays else np.zeros((m, 1)),
+        best_x_next=int(meta.get("best_x_next", 0)),
+        x_next=int(meta.get("x_next", 0)),
+        losses=arrays["losses"].tolist(),
+        smooths=arrays["smooths"].tolist(),
+        samples=[(int(u), float(s), str(t)) for u, s, t in meta["samples"]],
+        seconds=float(meta.get("seconds", 0.0)),
+        wall=float(meta.get("wall", meta.get("seconds", 0.0))),
+    )

@@ -1,4 +1,4 @@
-"""What goes wrong because of what the user gave us (docs: cli.md#errors)."""
+"""What goes wrong, and what the CLI makes of it: one line, a non-zero exit (docs: runs.md#errors)."""
 
 
 class BadInput(Exception):
@@ -7,3 +7,7 @@ class BadInput(Exception):
 
 class TrainingStopped(Exception):
     """Training could not go on (a non-finite loss): the CLI prints one line and exits 1."""
+
+
+class WriteFailed(Exception):
+    """A file of the run could not be written (disk full, read-only): the CLI prints one line and exits 1."""

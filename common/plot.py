@@ -1,4 +1,4 @@
-"""The smooth-loss plot of a run (docs: runs.md)."""
+"""The smooth-loss plot of a run, written atomically like every file of it (docs: runs.md)."""
 
 from pathlib import Path
 
@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+
+from common import atomic  # noqa: E402
 
 
 def plot_loss(path: Path, smooths: list[float], title: str) -> None:
@@ -15,5 +17,7 @@ def plot_loss(path: Path, smooths: list[float], title: str) -> None:
     ax.set_ylabel("smooth loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        atomic.write(path, lambda f: fig.savefig(f, format="png", dpi=120))
+    finally:
+        plt.close(fig)

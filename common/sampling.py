@@ -1,4 +1,4 @@
-"""Synthesising text: one character at a time from the model's logits (docs: sampling.md).
+"""Synthesising text: one character at a time from the model's logits (docs: training.md#sampling).
 
 The backend computes the logits o_t (eqs. 1-3); the choice of the next character happens here,
 on the host in float64, from uniforms drawn on the host, so that every backend picks the same
@@ -8,6 +8,7 @@ characters from the same weights.
 import numpy as np
 
 from common.contract import Array, Backend
+from common.data import encode
 
 
 def choose(o: np.ndarray, u: float, temperature: float = 1.0, top_p: float = 1.0) -> int:
@@ -50,3 +51,24 @@ def sample(
         x = choose(o, u[t], temperature, top_p)
         out.append(x)
     return out
+
+
+def generate(backend: Backend, model, prime: str | None, from_zero: bool, n: int, rng, **choice) -> str:
+    """Text from a saved model (common/checkpoint.py's Model): prime (if any), then n characters.
+
+    By default sampling goes on from the hidden state the model reached in training (model.h)
+    and the character that followed it; prime warms that state further. from_zero starts from
+    h = 0 instead, as min-char-rnn does: a trained W can carry h from 0 into an attractor that
+    the text never visits (docs: training.md#sampling-from-the-saved-hidden-state).
+    """
+    chars, m = model.meta["chars"], model.params.W.shape[0]
+    h = model.h if model.h is not None and not from_zero else np.zeros((m, 1))  # (m, 1)
+    if model.h is None or from_zero:
+        prime = prime if prime is not None else ("\n" if "\n" in chars else chars[0])
+        ids, shown = encode(prime, chars).tolist(), prime
+    else:
+        ids = [int(model.x_next)] + (encode(prime, chars).tolist() if prime else [])
+        shown = prime if prime else chars[int(model.x_next)]
+    theta = backend.to_device(backend.layout.pack(model.params))
+    out = sample(backend, theta, backend.to_device(h), ids, n, rng, **choice)
+    return shown + "".join(chars[i] for i in out)

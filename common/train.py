@@ -2,7 +2,8 @@
 
 It walks the text in chunks of seq_length, carries h from chunk to chunk (reset at each epoch),
 takes one update per chunk through Backend.step, keeps the smooth loss (eq. 13) and the
-parameters with the lowest smooth loss, and shows a sample every sample_every updates.
+parameters with the lowest smooth loss (with the hidden state they reached), and shows a sample
+every sample_every updates. What starts, saves and ends a run is common/lifecycle.py.
 """
 
 import math
@@ -22,6 +23,7 @@ from common.sampling import sample
 SAMPLE_LENGTH = 200  # characters shown every sample_every updates
 FINAL_SAMPLE_LENGTH = 1000  # characters from the best model at the end
 SMOOTHING = 0.999  # eq. (13)
+STUCK_AFTER = 1000  # updates after which a loss never below its start is worth a warning
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Config:
     seed: int = 1  # a typical seed: docs/reproduction.md lists seeds 0-12
     dtype: str = "float64"
     sample_every: int = 10_000  # 0: no samples during training
+    checkpoint_every: int = 10_000  # 0: a checkpoint only at the end
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -48,7 +51,7 @@ class Config:
             elif f.name in ("eta", "sigma"):
                 if not (math.isfinite(value) and value > 0):
                     raise BadInput(f"{flag} must be a positive number (got {value})")
-            elif f.name in ("seed", "sample_every"):
+            elif f.name in ("seed", "sample_every", "checkpoint_every"):
                 if value < 0:
                     raise BadInput(f"{flag} must be zero or positive (got {value})")
             elif value is not None and value < 1:
@@ -62,6 +65,8 @@ class Reporter(Protocol):
 
     def sample(self, update: int, smooth: float, text: str) -> None: ...
 
+    def warn(self, message: str) -> None: ...
+
 
 class Silent:
     """A Reporter that says nothing."""
@@ -72,10 +77,13 @@ class Silent:
     def sample(self, update: int, smooth: float, text: str) -> None:
         pass
 
+    def warn(self, message: str) -> None:
+        pass
+
 
 @dataclass
 class State:
-    """Everything that changes as training goes (docs: training.md#state)."""
+    """Everything that changes as training goes (docs: training.md#the-training-state)."""
 
     theta: Array  # parameters, on the device
     mem: Array  # AdaGrad's M, on the device
@@ -85,10 +93,14 @@ class State:
     best_theta: np.ndarray | None = None  # host copy of the parameters with the lowest smooth loss
     best_smooth: float = math.inf
     best_update: int = 0
+    best_h: np.ndarray | None = None  # (m, 1) host copy of stream 0's h at the best update: sampling goes on from it
+    best_x_next: int = 0  # the character that followed it in the text
+    x_next: int = 0  # the character that follows h in stream 0 (the last target)
     losses: list[float] = field(default_factory=list)  # per update, per stream (loss / B)
     smooths: list[float] = field(default_factory=list)
     samples: list[tuple[int, float, str]] = field(default_factory=list)  # (update, smooth, text)
     seconds: float = 0.0  # time spent in updates (no sampling, no writing)
+    wall: float = 0.0  # wall-clock time of every process that worked on the run
 
 
 def total_updates(cfg: Config, streams: Streams) -> int:
@@ -111,17 +123,21 @@ def train(
     cfg: Config,
     state: State,
     reporter: Reporter = Silent(),
-    checkpoint_every: int = 0,
     save: Callable[[State], None] = lambda state: None,
     stop: Callable[[], bool] = lambda: False,
 ) -> State:
     """Run updates until the total of cfg, or until stop() says so; returns the state.
 
-    save(state) is called every checkpoint_every updates (0: never) and when stop() ends the
+    save(state) is called every cfg.checkpoint_every updates (0: never) and when stop() ends the
     run early, always between two updates. Raises TrainingStopped when a loss is not finite:
     the history, counters and best model in state then end at the last good update, while
     theta and mem already hold the failed update (so that state must not be saved).
     """
+    with np.errstate(all="ignore"):  # a diverging loss is said once, by TrainingStopped, not by NumPy
+        return updates(backend, corpus, cfg, state, reporter, save, stop)
+
+
+def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
     streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
     total, B, m = total_updates(cfg, streams), cfg.batch_size, backend.layout.m
     next_report = 0.0
@@ -132,29 +148,32 @@ def train(
         epoch, i = divmod(state.update, streams.chunks)
         if i == 0:
             state.h = backend.to_device(np.zeros((m, B)))  # each epoch starts from h = 0
-        x, y = streams.chunk(i)
+        x, y = streams.chunk(i)  # (tau, B) each
         t0 = time.perf_counter()
-        loss, h = backend.step(state.theta, state.mem, x, y, state.h, cfg.eta)
+        loss, h = backend.step(state.theta, state.mem, x, y, state.h, cfg.eta)  # the one call: eqs. (1)-(12)
         loss /= B  # per stream, so the numbers read the same for every batch size
         if not math.isfinite(loss):
             raise TrainingStopped(f"the loss became {loss} at update {state.update + 1}")
-        state.h = h
+        state.h, state.x_next = h, int(y[-1, 0])
         state.smooth = loss if state.update == 0 else SMOOTHING * state.smooth + (1 - SMOOTHING) * loss
         state.update += 1
         state.losses.append(loss)
         state.smooths.append(state.smooth)
         if state.smooth < state.best_smooth:
             state.best_theta = backend.to_host(state.theta)  # a true copy, not a view
-            state.best_smooth, state.best_update = state.smooth, state.update
+            state.best_h = backend.to_host(h)[:, :1].copy()  # (m, 1) where sampling from the best model starts
+            state.best_smooth, state.best_update, state.best_x_next = state.smooth, state.update, state.x_next
         state.seconds += time.perf_counter() - t0
 
+        if state.update == STUCK_AFTER and min(state.losses[1:]) >= state.losses[0]:
+            reporter.warn(f"the loss has not gone below its start ({state.losses[0]:.4g}) in {STUCK_AFTER:,} updates")
         if cfg.sample_every and (state.update == 1 or state.update % cfg.sample_every == 0):
             rng = stream(cfg.seed, "sample", state.update)
             ids = sample(backend, state.theta, state.h[:, :1], [int(x[0, 0])], SAMPLE_LENGTH, rng)
             text = corpus.decode(ids)
             state.samples.append((state.update, state.smooth, text))
             reporter.sample(state.update, state.smooth, text)
-        if checkpoint_every and state.update % checkpoint_every == 0:
+        if cfg.checkpoint_every and state.update % cfg.checkpoint_every == 0:
             save(state)
         if time.perf_counter() >= next_report or state.update == total:
             reporter.progress(state.update, total, epoch + 1, state.smooth)
@@ -163,9 +182,12 @@ def train(
 
 
 def final_sample(backend: Backend, corpus: Corpus, cfg: Config, state: State) -> str:
-    """FINAL_SAMPLE_LENGTH characters from the best model, its h warmed up on the text's first chunk."""
+    """FINAL_SAMPLE_LENGTH characters from the best model, going on from the hidden state it reached.
+
+    Not from h = 0: a trained W can carry h from 0 into an attractor the text never visits
+    (docs: training.md#sampling-from-the-saved-hidden-state).
+    """
     theta = backend.to_device(state.best_theta)
-    h = backend.to_device(np.zeros((backend.layout.m, 1)))
-    prime = corpus.ids[: cfg.seq_length].tolist()
+    h = backend.to_device(state.best_h)
     rng = stream(cfg.seed, "final-sample")
-    return corpus.decode(sample(backend, theta, h, prime, FINAL_SAMPLE_LENGTH, rng))
+    return corpus.decode(sample(backend, theta, h, [state.best_x_next], FINAL_SAMPLE_LENGTH, rng))

@@ -1,9 +1,11 @@
-"""Shared fixtures: a small text of our own, and one `backend` fixture for every backend variant."""
+"""Shared fixtures: a small text of our own, one `backend` fixture for every backend variant, the CLI helper."""
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 import backends
+from backends.numpy_backend import NumpyBackend
 from common.contract import Layout
 from common.data import Corpus
 
@@ -12,19 +14,11 @@ WORDS = (
     "state carries what it has seen so far and the gradient flows back through every step"
 ).split()
 
-# every way a backend can run: (name, options); those that cannot run here are skipped with the reason
-VARIANTS = [
-    ("numpy", {}),
-    ("torch", {"device": "cpu"}),
-    ("torch", {"device": "cpu", "grad": "autograd"}),
-    ("torch", {"device": "cuda"}),
-    ("cupy", {"kernels": "plain"}),
-    ("cupy", {"kernels": "fused"}),
-]
+VARIANTS = backends.VARIANTS  # every way a backend can run; those that cannot run here are skipped with the reason
 
 
 def variant_id(name: str, options: dict) -> str:
-    return "-".join([name, *options.values()])
+    return backends.label(name, options)
 
 
 def hidden_states(layout: Layout, theta: np.ndarray, x: np.ndarray, h0: np.ndarray) -> list[np.ndarray]:
@@ -84,3 +78,29 @@ def make_backend(variant):
         return backends.load(name, layout, dtype, **options)
 
     return make
+
+
+def cli(*args):
+    """Run the command line in this process (Typer's CliRunner); stdout and stderr apart."""
+    return CliRunner().invoke(__import__("cli").app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, code: int, message: str) -> None:
+    """The promise for bad input and faults: one `error:` line naming the problem, a non-zero exit."""
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+class BlowsUp(NumpyBackend):
+    """A backend whose loss becomes `value` (NaN, inf) from its `at`-th update on (fault injection)."""
+
+    def __init__(self, layout, at: int, value: float = float("nan")):
+        super().__init__(layout)
+        self.calls, self.at, self.value = 0, at, value
+
+    def step(self, theta, mem, x, y, h0, eta):
+        self.calls += 1
+        loss, h = super().step(theta, mem, x, y, h0, eta)
+        return (self.value if self.calls >= self.at else loss), h

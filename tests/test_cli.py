@@ -4,23 +4,10 @@ import csv
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from cli import app
 from common.checkpoint import load_model
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_one_line_error(result, code, message):
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
-    assert "Traceback" not in result.output
+from tests.conftest import assert_one_line_error
+from tests.conftest import cli as invoke
 
 
 def test_train_writes_a_complete_run_folder(tmp_path, corpus_file, corpus):
@@ -57,8 +44,8 @@ def test_train_writes_a_complete_run_folder(tmp_path, corpus_file, corpus):
     }
     assert len(summary["corpus"]["sha256"]) == 64 and summary["results"]["updates"] == 120
     assert summary["timings"]["ms_per_update"] > 0 and summary["status"] == "completed"
-    params, meta = load_model(out / "best.npz")
-    assert meta["chars"] == corpus.chars and params.W.shape == (12, 12)
+    params, meta, h, _ = load_model(out / "best.npz")
+    assert meta["chars"] == corpus.chars and params.W.shape == (12, 12) and h.shape == (12, 1)
     assert len((out / "best_sample.txt").read_text(encoding="utf-8")) == 1001
     assert (out / "samples.txt").read_text(encoding="utf-8").count("--- update") == 3  # 1, 50, 100
 

@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from common import checkpoint
+from common import checkpoint, npzfile
 from common.contract import NAMES, Layout, Params
 from common.errors import BadInput
 
@@ -23,8 +23,8 @@ def test_round_trip(tmp_path):
     layout = Layout(6, 3)
     p = model(layout)
     checkpoint.save_model(tmp_path / "m.npz", p, META)
-    q, meta = checkpoint.load_model(tmp_path / "m.npz")
-    assert meta["chars"] == "abcdef" and meta["kind"] == "model" and meta["version"] == checkpoint.VERSION
+    q, meta, h, x_next = checkpoint.load_model(tmp_path / "m.npz")
+    assert meta["chars"] == "abcdef" and meta["kind"] == "model" and meta["version"] == npzfile.VERSION and h is None
     for a, b in zip(p, q):
         assert np.array_equal(a, b)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
@@ -35,7 +35,7 @@ def test_save_replaces_atomically(tmp_path):
     path = tmp_path / "m.npz"
     checkpoint.save_model(path, model(layout), META)
     checkpoint.save_model(path, model(layout), META | {"note": 2})
-    assert checkpoint.load_model(path)[1]["note"] == 2
+    assert checkpoint.load_model(path).meta["note"] == 2
 
 
 def write_npz(path, **arrays):
@@ -65,7 +65,7 @@ def test_damaged_files_get_one_clear_error(tmp_path, damage, message):
     layout = Layout(6, 3)
     path = tmp_path / "m.npz"
     good = {n: a for n, a in zip(NAMES, model(layout))}
-    meta = {"format": checkpoint.FORMAT, "version": 1, "kind": "model", **META}
+    meta = {"format": npzfile.FORMAT, "version": 1, "kind": "model", **META}
     if damage == "empty":
         path.write_bytes(b"")
     elif damage == "random":

@@ -15,26 +15,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from backends.numpy_backend import NumpyBackend
-from cli import app
-from common import checkpoint
+from common import checkpoint, npzfile
+from common.checkpoint import restore
 from common.contract import Layout
 from common.errors import BadInput, TrainingStopped
-from common.run import Run, restore
+from common.run import Run
 from common.train import Config, start, train
 from common.weights import init_theta
-from tests.conftest import skip_unless_runnable
+from tests.conftest import BlowsUp, cli, skip_unless_runnable
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
-runner = CliRunner()
 SMALL = ["--hidden", "16", "--seq-length", "10", "--sample-every", "40", "--checkpoint-every", "25"]
-
-
-def cli(*args):
-    r = runner.invoke(app, [str(a) for a in args])
-    return r
 
 
 def train_cli(data, out, *args):
@@ -51,7 +44,7 @@ def test_checkpoint_holds_everything_to_continue(tmp_path, corpus_file, corpus):
     out = tmp_path / "run"
     train_cli(corpus_file, out, "--updates", 60)
     arrays, meta = checkpoint.read_checkpoint(out / "checkpoint.npz")
-    assert meta["kind"] == "checkpoint" and meta["version"] == checkpoint.VERSION and meta["update"] == 60
+    assert meta["kind"] == "checkpoint" and meta["version"] == npzfile.VERSION and meta["update"] == 60
     assert meta["chars"] == corpus.chars and meta["dtype"] == "float64" and meta["hidden"] == 16
     assert meta["config"]["seq_length"] == 10
     assert meta["corpus"]["sha256"] == hashlib.sha256(corpus_file.read_bytes()).hexdigest()
@@ -71,8 +64,8 @@ def test_resume_is_exact_bit_for_bit(tmp_path, corpus_file):
     assert (one_go / "samples.txt").read_text() == (resumed / "samples.txt").read_text()
     assert (one_go / "best_sample.txt").read_text() == (resumed / "best_sample.txt").read_text()
     for which in ("best", "last"):
-        a, _ = checkpoint.load_model(one_go / "checkpoint.npz", which)
-        b, _ = checkpoint.load_model(resumed / "checkpoint.npz", which)
+        a = checkpoint.load_model(one_go / "checkpoint.npz", which).params
+        b = checkpoint.load_model(resumed / "checkpoint.npz", which).params
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
@@ -92,7 +85,7 @@ def test_resume_after_a_stop_between_updates(tmp_path, corpus):
     straight = state.losses
 
     backend, state, folder = fresh(tmp_path / "b")
-    train(backend, corpus, cfg, state, save=lambda s: folder.save(s, "running", 0.0), stop=lambda: state.update >= 77)
+    train(backend, corpus, cfg, state, save=lambda s: folder.save(s, "running"), stop=lambda: state.update >= 77)
     assert state.update == 77
     arrays, meta = checkpoint.read_checkpoint(tmp_path / "b" / "checkpoint.npz")
     backend = NumpyBackend(layout)
@@ -153,23 +146,14 @@ def test_resume_to_a_new_total_and_refusals(tmp_path, corpus_file, text):
 
 
 def test_a_non_finite_loss_keeps_the_last_good_checkpoint(tmp_path, corpus):
-    class BlowsUp(NumpyBackend):
-        def step(self, theta, mem, x, y, h0, eta):
-            loss, h = super().step(theta, mem, x, y, h0, eta)
-            return (float("nan") if self.calls_over(60) else loss), h
-
-        def calls_over(self, n):
-            self.calls = getattr(self, "calls", 0) + 1
-            return self.calls > n
-
-    cfg = Config(hidden=16, seq_length=10, updates=100, sample_every=0)
+    cfg = Config(hidden=16, seq_length=10, updates=100, sample_every=0, checkpoint_every=25)
     layout = Layout(corpus.K, 16)
-    backend = BlowsUp(layout)
+    backend = BlowsUp(layout, at=61)
     state = start(backend, init_theta(layout, cfg.sigma, 0), 1)
     folder = Run(tmp_path, corpus, cfg, backend, None)
     with pytest.raises(TrainingStopped):
-        train(backend, corpus, cfg, state, checkpoint_every=25, save=lambda s: folder.save(s, "running", 0))
-    folder.finish(state, "stopped", 0.0, None)
+        train(backend, corpus, cfg, state, save=lambda s: folder.save(s, "running"))
+    folder.finish(state, "stopped", None)
     arrays, meta = checkpoint.read_checkpoint(tmp_path / "checkpoint.npz")
     assert meta["update"] == 50 and np.isfinite(arrays["theta"]).all()
     assert len(history(tmp_path).splitlines()) == 1 + 60  # the good updates are all recorded
@@ -255,18 +239,18 @@ def damage(path, how):
     elif how == "random":
         path.write_bytes(random.Random(1).randbytes(4000))
     else:
-        arrays, meta = checkpoint.load(path)
+        arrays, meta = npzfile.load(path)
         meta.pop("format"), meta.pop("version")
         if how == "missing-array":
             arrays.pop("mem")
         elif how == "wrong-shape":
             arrays["h"] = np.zeros((3, 3))
         elif how == "newer-version":
-            checkpoint.VERSION, old = 99, checkpoint.VERSION
+            npzfile.VERSION, old = 99, npzfile.VERSION
             try:
-                checkpoint.save(path, arrays, meta)
+                npzfile.save(path, arrays, meta)
             finally:
-                checkpoint.VERSION = old
+                npzfile.VERSION = old
             return
         elif how == "pickle":
             arrays["mem"] = np.array([{"a": 1}], dtype=object)
@@ -274,7 +258,7 @@ def damage(path, how):
             with open(path, "wb") as f:
                 np.savez(f, meta=blob, **arrays)
             return
-        checkpoint.save(path, arrays, meta)
+        npzfile.save(path, arrays, meta)
 
 
 @pytest.mark.parametrize(
@@ -341,21 +325,24 @@ def test_sample_is_reproducible_and_temperature_zero_is_greedy(tmp_path, corpus_
     assert a == cli("sample", out, "--seed", 3, "--length", 120).output
     assert a != cli("sample", out, "--seed", 4, "--length", 120).output
     assert a == cli("sample", out, "--seed", 3, "--length", 120, "--top-p", 1.0).output  # top-p = 1 is plain
-    greedy = cli("sample", out, "--temperature", 0, "--prime", "The", "--length", 60).output.rstrip("\n")
-    assert greedy == cli("sample", out, "--temperature", 1e-9, "--prime", "The", "--length", 60).output.rstrip("\n")
-    params, meta = checkpoint.load_model(out / "best.npz")
-    layout = Layout(corpus.K, 16)
-    b = NumpyBackend(layout)
-    theta, h = layout.pack(params), np.zeros((16, 1))
-    ids = [corpus.chars.index(ch) for ch in "The"]
-    for x in ids[:-1]:
-        h, _ = b.predict(theta, h, x)
-    x, path = ids[-1], []
-    for _ in range(60):
-        h, o = b.predict(theta, h, x)
-        x = int(np.argmax(o))
-        path.append(x)
-    assert greedy == "The" + corpus.decode(path)  # the argmax path
+    model = checkpoint.load_model(out / "best.npz")
+    b = NumpyBackend(Layout(corpus.K, 16))
+    theta, prime = b.layout.pack(model.params), [corpus.chars.index(ch) for ch in "The"]
+
+    def argmax_path(h, ids):
+        for x in ids[:-1]:
+            h, _ = b.predict(theta, h, x)
+        x, path = ids[-1], []
+        for _ in range(60):
+            h, o = b.predict(theta, h, x)
+            x = int(np.argmax(o))
+            path.append(x)
+        return "The" + corpus.decode(path)
+
+    for start, h, ids in (([], model.h, [model.x_next, *prime]), (["--from-zero"], np.zeros((16, 1)), prime)):
+        greedy = cli("sample", out, *start, "--temperature", 0, "--prime", "The", "--length", 60).output
+        assert greedy == cli("sample", out, *start, "--temperature", 1e-9, "--prime", "The", "--length", 60).output
+        assert greedy == argmax_path(h, ids) + "\n"  # the argmax path, from the saved h (default) or from 0
 
 
 @pytest.mark.parametrize(

@@ -11,17 +11,21 @@ from common.data import Streams, builtin_corpus
 from common.errors import BadInput, TrainingStopped
 from common.train import Config, final_sample, start, train
 from common.weights import init_theta
+from tests.conftest import BlowsUp
 
 
 class Recorder:
     def __init__(self):
-        self.samples, self.reports = [], []
+        self.samples, self.reports, self.warnings = [], [], []
 
     def progress(self, update, total, epoch, smooth):
         self.reports.append((update, total, epoch, smooth))
 
     def sample(self, update, smooth, text):
         self.samples.append((update, smooth, text))
+
+    def warn(self, message):
+        self.warnings.append(message)
 
 
 def run(corpus, make_backend, **kw):
@@ -87,19 +91,6 @@ def test_batch_losses_are_per_stream(corpus, make_backend):
     _, _, s1, _ = run(corpus, make_backend, updates=1, batch_size=1, sample_every=0)
     _, _, s4, _ = run(corpus, make_backend, updates=1, batch_size=4, sample_every=0)
     assert s4.losses[0] == pytest.approx(s1.losses[0], rel=0.05)  # all start near log K per char
-
-
-class BlowsUp(NumpyBackend):
-    """A backend whose loss becomes non-finite at a given update (fault injection)."""
-
-    def __init__(self, layout, at: int, value: float):
-        super().__init__(layout)
-        self.calls, self.at, self.value = 0, at, value
-
-    def step(self, theta, mem, x, y, h0, eta):
-        self.calls += 1
-        loss, h = super().step(theta, mem, x, y, h0, eta)
-        return (self.value if self.calls >= self.at else loss), h
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf])

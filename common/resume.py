@@ -1,0 +1,71 @@
+"""Reading a run folder back to resume it (docs: runs.md#resume); writing it is common/run.py.
+
+A resumed run keeps every setting it was started with (common/train.py's Config, stored in its
+checkpoint) unless the user gives another one that a resumed run may change.
+"""
+
+from dataclasses import asdict
+from pathlib import Path
+
+from common import checkpoint
+from common.contract import Backend
+from common.data import BUILTIN_NAME, Corpus, builtin_corpus
+from common.errors import BadInput
+from common.run import Run
+from common.text import read_text
+from common.train import Config, State
+
+FREE_ON_RESUME = {"updates", "epochs", "sample_every", "checkpoint_every"}  # a new target, other intervals
+FORCE_ON_RESUME = {"eta"}  # a different learning rate, with --force
+
+
+def read(folder: Path) -> tuple[dict, dict]:
+    """The checkpoint of a run folder, checked (common/checkpoint.py)."""
+    if not (folder / "checkpoint.npz").exists() and folder.is_dir():
+        raise BadInput(f"{folder} has no checkpoint.npz to resume from")
+    return checkpoint.read_checkpoint(folder / "checkpoint.npz")
+
+
+def resumed_config(meta: dict, changes: dict, force: bool) -> Config:
+    """The run's config with the changes the user asked for, if a resumed run may take them."""
+    old = Config(**meta["config"])  # a version-1 checkpoint lacks checkpoint_every: its default then
+    for name, value in changes.items():
+        flag, was = "--" + name.replace("_", "-"), getattr(old, name)
+        if value == was or name in FREE_ON_RESUME or (name in FORCE_ON_RESUME and force):
+            continue
+        if name in FORCE_ON_RESUME:
+            raise BadInput(f"{flag} {value} differs from the run's {was}; add --force to change it on resume")
+        raise BadInput(f"{flag} {value} differs from the run's {was}; a resumed run keeps its {flag}")
+    if "epochs" in changes and "updates" not in changes:
+        changes = changes | {"updates": None}  # a new number of epochs replaces a total of updates
+    return Config(**(asdict(old) | changes))
+
+
+def resumed_corpus(meta: dict, data: Path | None) -> tuple[Corpus, Path | None]:
+    """The run's text, from --data or from where the run read it; it must be the same text."""
+    was = meta["corpus"]
+    if data is None and was.get("path"):
+        data = Path(was["path"])
+        if not data.exists():
+            raise BadInput(f"this run read its text from {data}, which is gone; give the same text with --data PATH")
+    corpus = read_text(data) if data is not None else builtin_corpus()
+    if data is None and was["name"] != BUILTIN_NAME:
+        raise BadInput(f"this run trained on {was['name']}; give it with --data")
+    if corpus.sha256 != was["sha256"]:
+        raise BadInput(
+            f"the data differs from the run's: {corpus.name} has sha256 {corpus.sha256[:12]}..., "
+            f"the run trained on {was['name']} with sha256 {was['sha256'][:12]}..."
+        )
+    if corpus.chars != meta["chars"]:
+        raise BadInput(f"the vocabulary of {corpus.name} differs from the run's ({corpus.K} vs {len(meta['chars'])})")
+    return corpus, data
+
+
+def reopen(out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path: Path | None, state: State) -> Run:
+    """The folder of a run resumed at state, made to agree with its checkpoint."""
+    folder = Run(out, corpus, cfg, backend, data_path)
+    folder.rewrite_history(state)  # rows written after the checkpoint are not part of the run
+    for leftover in folder.out.glob(".*.tmp"):  # what a killed write left behind
+        leftover.unlink()
+    folder.saved_at = state.update
+    return folder
