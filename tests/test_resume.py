@@ -339,9 +339,9 @@ def test_sample_is_reproducible_and_temperature_zero_is_greedy(tmp_path, corpus_
             path.append(x)
         return "The" + corpus.decode(path)
 
-    for start, h, ids in (([], model.h, [model.x_next, *prime]), (["--from-zero"], np.zeros((16, 1)), prime)):
-        greedy = cli("sample", out, *start, "--temperature", 0, "--prime", "The", "--length", 60).output
-        assert greedy == cli("sample", out, *start, "--temperature", 1e-9, "--prime", "The", "--length", 60).output
+    for first, h, ids in (([], model.h, [model.x_next, *prime]), (["--from-zero"], np.zeros((16, 1)), prime)):
+        greedy = cli("sample", out, *first, "--temperature", 0, "--prime", "The", "--length", 60).output
+        assert greedy == cli("sample", out, *first, "--temperature", 1e-9, "--prime", "The", "--length", 60).output
         assert greedy == argmax_path(h, ids) + "\n"  # the argmax path, from the saved h (default) or from 0
 
 

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from backends.numpy_backend import NumpyBackend
 from common.contract import Layout
 from common.data import Streams, builtin_corpus
 from common.errors import BadInput, TrainingStopped
