@@ -117,7 +117,7 @@ def train_cmd(
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this folder from its checkpoint, with its settings.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="On --resume, allow a different --eta.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="On --resume, allow a different --eta.")] = False,
 ) -> None:
     """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
     options = backend_options(device, grad, kernels)
@@ -160,7 +160,7 @@ def gradcheck_cmd(
     seed: SeedOpt = 1,
     sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked.")] = 0.01,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
     device: DeviceOpt = None,
     grad: GradOpt = None,
     kernels: KernelsOpt = None,
@@ -210,7 +210,8 @@ def sample_cmd(
         str | None, typer.Option(help="Text that warms up the saved hidden state further before sampling.")
     ] = None,
     from_zero: Annotated[
-        bool, typer.Option("--from-zero", help="Start from h = 0 (min-char-rnn), not the saved hidden state.")
+        bool,
+        typer.Option("--from-zero", metavar="", help="Start from h = 0 (min-char-rnn), not the saved hidden state."),
     ] = False,
     seed: SeedOpt = 1,
     which: Annotated[
@@ -253,7 +254,9 @@ def bench_cmd(
     seq_length: SeqOpt = 25,
     updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 300,
     rounds: Annotated[int, typer.Option(help="Rounds; the figure is the median round.")] = 5,
-    yardstick: Annotated[bool, typer.Option(help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")] = True,
+    yardstick: Annotated[
+        bool, typer.Option(metavar="", help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")
+    ] = True,
     device: DeviceOpt = None,
     data: DataOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar chart (PNG) here.")] = None,

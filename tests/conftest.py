@@ -94,13 +94,19 @@ def assert_one_line_error(result, code: int, message: str) -> None:
 
 
 class BlowsUp(NumpyBackend):
-    """A backend whose loss becomes `value` (NaN, inf) from its `at`-th update on (fault injection)."""
+    """A backend whose loss becomes non-finite from its `at`-th update on (fault injection).
 
-    def __init__(self, layout, at: int, value: float = float("nan")):
-        super().__init__(layout)
+    value None: for real, as diverging weights do (every parameter set to 1e308, so NumPy's own
+    overflow happens inside the step); else the step's loss is replaced by value (NaN, inf).
+    """
+
+    def __init__(self, layout, dtype: str = "float64", at: int = 1, value: float | None = None):
+        super().__init__(layout, dtype)
         self.calls, self.at, self.value = 0, at, value
 
     def step(self, theta, mem, x, y, h0, eta):
         self.calls += 1
+        if self.calls >= self.at and self.value is None:
+            theta[:] = 1e308  # W h overflows: m * 1e308 > the largest float64
         loss, h = super().step(theta, mem, x, y, h0, eta)
-        return (self.value if self.calls >= self.at else loss), h
+        return (self.value if self.calls >= self.at and self.value is not None else loss), h
