@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from backends.numpy_backend import NumpyBackend
 from common.contract import Layout
 from common.data import Streams, builtin_corpus
 from common.errors import BadInput, TrainingStopped
@@ -140,3 +141,22 @@ def test_a_short_run_on_the_builtin_corpus_reaches_a_stated_loss(make_backend):
     train(backend, corpus, cfg, state)
     assert state.smooths[0] == pytest.approx(math.log(corpus.K) * 25, rel=0.01)  # uniform guess: 25 log K
     assert state.smooth < 80  # measured 74.5 (numpy float64, seed 1); seeds 0-3 give 64 to 75
+
+
+class Climbs(NumpyBackend):
+    """A backend whose loss only ever rises: a run that learns nothing."""
+
+    def step(self, theta, mem, x, y, h0, eta):
+        loss, h = super().step(theta, mem, x, y, h0, eta)
+        self.calls = getattr(self, "calls", 0) + 1
+        return 1e3 + self.calls, h
+
+
+@pytest.mark.parametrize("backend_class, warned", [(Climbs, 1), (NumpyBackend, 0)])
+def test_a_loss_that_never_falls_warns_once_and_goes_on(corpus, backend_class, warned):
+    cfg = Config(hidden=4, seq_length=10, updates=1200, sample_every=0)
+    layout = Layout(corpus.K, 4)
+    backend, rec = backend_class(layout), Recorder()
+    state = train(backend, corpus, cfg, start(backend, init_theta(layout, cfg.sigma, 0), 1), rec)
+    assert state.update == 1200 and len(rec.warnings) == warned
+    assert all("has not gone below its start" in w for w in rec.warnings)
