@@ -1,4 +1,4 @@
-"""Writing a file so that a crash at any moment leaves the old file or the new one (docs: runs.md#files).
+"""Writing a file so that a crash at any moment leaves the old file or the new one (docs: runs.md#checkpoints).
 
 The new bytes go to a temporary file in the same folder, which is flushed, fsynced and renamed
 over the old one; the folder is then fsynced, so that the rename itself is on disk. Every file

@@ -1,7 +1,7 @@
 """What a model file and a checkpoint hold, in one place: written from and read back into State.
 
 Both are .npz files of plain arrays plus JSON meta (common/npzfile.py: safe to load, never
-half-written). Format version 2 (docs: runs.md#checkpoint); version-1 files still load, their
+half-written). Format version 2 (docs: runs.md#checkpoints); version-1 files still load, their
 missing hidden state read as h = 0.
 
     model       U, W, V, b, c (natural shapes); h (m, 1): the hidden state the model reached,

@@ -1,4 +1,4 @@
-"""What goes wrong, and what the CLI makes of it: one line, a non-zero exit (docs: runs.md#errors)."""
+"""What goes wrong, and what the CLI makes of it (docs: runs.md#when-something-goes-wrong)."""
 
 
 class BadInput(Exception):

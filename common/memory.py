@@ -1,4 +1,4 @@
-"""Whether a model fits in memory, said before anything is allocated (docs: runs.md#errors)."""
+"""Whether a model fits in memory, said before anything is allocated (docs: runs.md#when-something-goes-wrong)."""
 
 from common.contract import Layout
 from common.errors import BadInput

@@ -1,4 +1,4 @@
-"""The file container of models and checkpoints: safe to load from a stranger (docs: runs.md#checkpoint).
+"""The file container of models and checkpoints: safe to load from a stranger (docs: runs.md#checkpoints).
 
 A file is a NumPy .npz archive of plain arrays plus one array "meta" holding UTF-8 JSON. It is
 read with allow_pickle=False, so loading runs no code, and written atomically (common/atomic.py).

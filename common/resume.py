@@ -1,4 +1,4 @@
-"""Reading a run folder back to resume it (docs: runs.md#resume); writing it is common/run.py.
+"""Reading a run folder back to resume it (docs: runs.md#resuming); writing it is common/run.py.
 
 A resumed run keeps every setting it was started with (common/train.py's Config, stored in its
 checkpoint) unless the user gives another one that a resumed run may change.

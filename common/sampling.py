@@ -1,4 +1,4 @@
-"""Synthesising text: one character at a time from the model's logits (docs: training.md#sampling).
+"""Synthesising text: one character at a time from the model's logits (docs: runs.md#sampling-from-a-trained-model).
 
 The backend computes the logits o_t (eqs. 1-3); the choice of the next character happens here,
 on the host in float64, from uniforms drawn on the host, so that every backend picks the same
