@@ -17,6 +17,7 @@ from typer._click.exceptions import ClickException
 import backends
 from common import bench, checkpoint, lifecycle
 from common import gradcheck as gc
+from common.contenders import HEADER, contenders, row
 from common.contract import Layout
 from common.data import Streams, builtin_corpus, read_corpus
 from common.errors import BadInput, WriteFailed
@@ -275,43 +276,14 @@ def bench_cmd(
         if min(values) < 1:
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    variants = [
-        (n, opts, backends.label(n, opts, device=False)) for n in names for opts in backends.bench_variants(n, device)
-    ]
-    for n, opts, _ in variants:
-        backends.load(n, Layout(corpus.K, 1), "float64", **opts)  # one clear line now if one cannot run
-
-    def make(layout: Layout, dt: str, theta0, streams) -> list[bench.Contender]:
-        out = [
-            bench.backend_contender(
-                backends.label(n, opts, device=False), backends.load(n, layout, dt, **opts), theta0, streams
-            )
-            for n, opts, label in variants
-        ]
-        if yardstick and streams.B == 1:
-            out.append(bench.min_char_contender(layout, dt, theta0, streams))
-        if yardstick and "torch" in names:
-            from backends.torch_nn import NNRNN
-
-            net = NNRNN(layout, dt, device or backends.load("torch", layout, dt).device, theta0)
-            out.append(bench.Contender("torch.nn.RNN", net.step, net.zeros(streams.B), streams))
-        return out
-
+    make = contenders(names, device, yardstick, corpus.K)
     typer.echo(
         f"bench {datetime.datetime.now():%Y-%m-%d %H:%M}, corpus {corpus.name} (K={corpus.K}), "
-        f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round"
+        f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round\n{HEADER}"
     )
-    typer.echo(
-        f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'spread':>9}{'chars/s':>12}{'s/epoch':>10}"
+    results = bench.run(
+        corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=lambda r: typer.echo(row(r))
     )
-
-    def show(r: bench.Result) -> None:
-        typer.echo(
-            f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_spread:>9.4f}"
-            f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
-        )
-
-    results = bench.run(corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=show)
     for r, speedup in bench.speedups(results):
         typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")
     if plot is not None:
