@@ -72,7 +72,7 @@ def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | No
     memory.check(layout, cfg.seq_length, cfg.batch_size, np.dtype(cfg.dtype).itemsize)
     model = backends.load(name, layout, cfg.dtype, **options)
     state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
-    folder = Run(reserve(out), corpus, cfg, model, data)
+    folder = Run(reserve(out), corpus, cfg, model, data, options)
     return Training(folder, model, corpus, cfg, state, total_updates(cfg, streams))
 
 
@@ -81,9 +81,10 @@ def resume(out: Path, changes: dict, force: bool, name: str | None, options: dic
     arrays, meta = reading.read(out)
     cfg = reading.resumed_config(meta, changes, force)
     corpus, data = reading.resumed_corpus(meta, data)
-    model = backends.load(name or meta["backend"]["name"], Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
+    name, options = reading.resumed_backend(meta, name, options)
+    model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
     state = restore(model, arrays, meta)
-    folder = reading.reopen(out, corpus, cfg, model, data, state)
+    folder = reading.reopen(out, corpus, cfg, model, data, options, state)
     return Training(
         folder, model, corpus, cfg, state, total_updates(cfg, Streams(corpus.ids, cfg.seq_length, cfg.batch_size))
     )

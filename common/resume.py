@@ -61,9 +61,16 @@ def resumed_corpus(meta: dict, data: Path | None) -> tuple[Corpus, Path | None]:
     return corpus, data
 
 
-def reopen(out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path: Path | None, state: State) -> Run:
+def resumed_backend(meta: dict, name: str | None, options: dict) -> tuple[str, dict]:
+    """The run's backend and its options, unless the user names another backend or other options."""
+    if name is None and not options:
+        return meta["backend"]["name"], meta["backend"].get("options", {})  # version 1: no options kept
+    return name or meta["backend"]["name"], options
+
+
+def reopen(out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path, options: dict, state: State) -> Run:
     """The folder of a run resumed at state, made to agree with its checkpoint."""
-    folder = Run(out, corpus, cfg, backend, data_path)
+    folder = Run(out, corpus, cfg, backend, data_path, options)
     folder.rewrite_history(state)  # rows written after the checkpoint are not part of the run
     for leftover in folder.out.glob(".*.tmp"):  # what a killed write left behind
         leftover.unlink()

@@ -77,8 +77,9 @@ def samples_txt(samples: list[tuple[int, float, str]]) -> str:
 class Run:
     """The folder of one run, for one corpus, config and backend."""
 
-    def __init__(self, out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path: Path | None):
+    def __init__(self, out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path: Path | None, options=None):
         self.out, self.corpus, self.cfg, self.backend, self.data_path = Path(out), corpus, cfg, backend, data_path
+        self.options = options or {}  # the backend options the run was started with (--device, --kernels, ...)
         self.flushed = 0  # history rows already in history.csv
         self.saved_at = -1  # the update of the last checkpoint written
 
@@ -96,8 +97,11 @@ class Run:
                 "sha256": corpus.sha256,
                 "path": str(self.data_path.resolve()) if self.data_path else None,
             },
-            "backend": {"name": self.backend.name, "dtype": self.backend.dtype, "device": self.backend.device},
+            "backend": self.backend_meta() | {"options": self.options},
         }
+
+    def backend_meta(self) -> dict:
+        return {"name": self.backend.name, "dtype": self.backend.dtype, "device": self.backend.device}
 
     def flush_history(self, state: State) -> None:
         """Append the rows not yet on disk, and make them durable."""
@@ -150,7 +154,7 @@ class Run:
             "status": status,
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "config": asdict(cfg),
-            "backend": {"name": self.backend.name, "dtype": self.backend.dtype, "device": self.backend.device},
+            "backend": self.backend_meta(),
             "corpus": {
                 "name": corpus.name,
                 "characters": len(corpus.text),

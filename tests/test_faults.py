@@ -11,7 +11,7 @@ import pytest
 
 from common import checkpoint
 from common.progress import loss_text
-from tests.conftest import assert_one_line_error, cli
+from tests.conftest import assert_one_line_error, cli, skip_unless_runnable
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
 TINY = ["--hidden", "8", "--seq-length", "10", "--sample-every", "0"]
@@ -164,3 +164,12 @@ def test_boolean_flags_read_as_flags_in_help():
         r = cli(command, "--help")
         lines = [line for line in r.output.splitlines() if "--help" not in line]  # Typer's own
         assert r.exit_code == 0 and not [line for line in lines if "<bool>" in line or "--no-" in line]
+
+
+def test_the_backend_options_are_kept_on_resume(tmp_path, corpus_file):
+    skip_unless_runnable("torch", {"device": "cpu", "grad": "autograd"})
+    out, options = tmp_path / "run", ["--backend", "torch", "--device", "cpu", "--grad", "autograd"]
+    assert cli("train", "--data", corpus_file, *TINY, *options, "--updates", 10, "--out", out).exit_code == 0
+    assert cli("train", "--resume", out, "--updates", 20).exit_code == 0
+    meta = checkpoint.read_checkpoint(out / "checkpoint.npz")[1]
+    assert meta["update"] == 20 and meta["backend"]["options"] == {"device": "cpu", "grad": "autograd"}
