@@ -375,3 +375,18 @@ def test_model_file_and_run_folder_paths(tmp_path, corpus_file):
         z.writestr("a.txt", "hello")
     r = cli("sample", tmp_path / "x.npz")
     assert r.exit_code == 2 and r.stderr.startswith("error:")
+
+
+def test_a_version_1_checkpoint_still_resumes_and_samples(tmp_path, corpus_file):
+    """Version 1 saved no hidden state with the best model and no checkpoint interval: both get defaults."""
+    out = tmp_path / "run"
+    train_cli(corpus_file, out, "--updates", 30)
+    arrays, meta = npzfile.load(out / "checkpoint.npz")
+    del arrays["best_h"], meta["x_next"], meta["best_x_next"], meta["config"]["checkpoint_every"]
+    npzfile.save(out / "checkpoint.npz", arrays, meta | {"version": 1})
+    (out / "best.npz").unlink()
+    assert checkpoint.load_model(out / "checkpoint.npz").h is None
+    assert cli("sample", out, "--length", 20).exit_code == 0  # from h = 0, as version 1 did
+    r = cli("train", "--resume", out, "--updates", 40)
+    assert r.exit_code == 0, r.output
+    assert checkpoint.read_checkpoint(out / "checkpoint.npz")[1]["config"]["checkpoint_every"] == 10_000
