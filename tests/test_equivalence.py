@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import backends
-from common.contract import Layout
+from common.contract import Layout, Optimizer
 from common.data import Streams, builtin_corpus
 from common.rng import stream
 from common.sampling import sample
@@ -55,7 +55,7 @@ def test_one_update_agrees_to_rounding(other, corpus, B):
         loss, cache = b.forward(th, x, y, b.to_device(h0))
         grad = b.to_host(b.backward(th, cache))
         me = b.to_device(mem0)
-        step_loss, h = b.step(th, me, x, y, b.to_device(h0), 0.1)
+        step_loss, h = b.step(th, me, x, y, b.to_device(h0), Optimizer("adagrad", 0.1), 1)
         out[v[0]] = (loss, grad, b.to_host(th), b.to_host(me), b.to_host(h), step_loss)
     ref, got = out["numpy"], out[other[0]]
     assert got[0] == pytest.approx(ref[0], rel=1e-12) and got[5] == pytest.approx(ref[5], rel=1e-12)

@@ -154,8 +154,8 @@ def test_resume_to_a_new_total_and_refusals(tmp_path, corpus_file, text):
 
 def test_a_non_finite_loss_keeps_the_last_good_checkpoint(tmp_path, corpus):
     class BlowsUp(NumpyBackend):
-        def step(self, theta, mem, x, y, h0, eta):
-            loss, h = super().step(theta, mem, x, y, h0, eta)
+        def step(self, *args, **kwargs):
+            loss, h = super().step(*args, **kwargs)
             return (float("nan") if self.calls_over(60) else loss), h
 
         def calls_over(self, n):

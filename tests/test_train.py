@@ -96,9 +96,9 @@ class BlowsUp(NumpyBackend):
         super().__init__(layout)
         self.calls, self.at, self.value = 0, at, value
 
-    def step(self, theta, mem, x, y, h0, eta):
+    def step(self, *args, **kwargs):
         self.calls += 1
-        loss, h = super().step(theta, mem, x, y, h0, eta)
+        loss, h = super().step(*args, **kwargs)
         return (self.value if self.calls >= self.at else loss), h
 
 
