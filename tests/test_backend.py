@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from common.contract import ADAGRAD_EPS, CLIP, Layout, Optimizer
-
-ADAGRAD = Optimizer("adagrad", 0.1)
 from common.data import Streams
 from common.minchar import MinCharRNN
 from common.weights import init_theta
 from tests.conftest import hidden_states
+
+ADAGRAD = Optimizer("adagrad", 0.1)
 
 
 def setup(corpus, make_backend, m=6, tau=9, B=2, sigma=0.3, dtype="float64"):
