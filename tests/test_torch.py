@@ -123,3 +123,15 @@ def test_cuda_graph_replay_equals_eager_steps(corpus, opt):
     torch.testing.assert_close(graphed[0], eager[0], rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(graphed[1], eager[1], rtol=1e-12, atol=1e-14)
     assert len(b.graphs) == 1
+
+
+def test_autograd_is_a_subclass_loaded_by_name(corpus):
+    skip_unless_runnable("torch", {"device": "cpu"})
+    from backends.torch_autograd import AutogradTorchBackend
+    from backends.torch_backend import TorchBackend
+
+    layout = Layout(corpus.K, 4)
+    oracle = backends.load("torch", layout, "float64", device="cpu", grad="autograd")
+    manual = backends.load("torch", layout, "float64", device="cpu")
+    assert type(oracle) is AutogradTorchBackend and isinstance(oracle, TorchBackend)
+    assert type(manual) is TorchBackend and manual.grad == "manual" and oracle.grad == "autograd"
