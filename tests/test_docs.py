@@ -47,7 +47,17 @@ def site(tmp_path_factory) -> Path:
 
 
 def test_docs_build_strictly_with_every_page(site):
-    for page in ("model", "bptt", "adagrad", "gradcheck", "backends", "performance", "reproduction", "cli"):
+    for page in (
+        "model",
+        "bptt",
+        "adagrad",
+        "optimizers",
+        "gradcheck",
+        "backends",
+        "performance",
+        "reproduction",
+        "cli",
+    ):
         assert (site / page / "index.html").is_file(), page
     assert (site / "js" / "mathjax" / "tex-chtml.js").is_file()  # served by the site itself: offline
     cli_page = (site / "cli" / "index.html").read_text()
@@ -95,7 +105,7 @@ def chromium(*args, tmp: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", ["model", "bptt", "adagrad", "gradcheck", "data", "backends", "runs"])
+@pytest.mark.parametrize("page", ["model", "bptt", "adagrad", "optimizers", "gradcheck", "data", "backends", "runs"])
 def test_a_browser_renders_the_maths(server, tmp_path, page):
     url = f"{server}/{page}/"
     dom = chromium("--dump-dom", url, tmp=tmp_path).stdout
