@@ -132,13 +132,13 @@ class NumpyBackend:
         if opt.clip is not None:
             self.xp.clip(grad, -opt.clip, opt.clip, out=grad)  # eq. (11)
         if opt.name == "adagrad":
-            self.adagrad_update(theta, state, grad, opt.eta, opt.eps)
+            self._adagrad(theta, state, grad, opt.eta, opt.eps)
         else:
-            self.adam_update(theta, state, grad, opt, t)
+            self._adam(theta, state, grad, opt, t)
 
     # --8<-- [end:update]
     # --8<-- [start:adagrad]
-    def adagrad_update(self, theta, M, grad, eta, eps):
+    def _adagrad(self, theta, M, grad, eta, eps):
         """Eq. (12), in place (docs: adagrad.md)."""
         xp = self.xp
         M += grad * grad  # eq. (12): M += g^2
@@ -150,7 +150,7 @@ class NumpyBackend:
 
     # --8<-- [end:adagrad]
     # --8<-- [start:adam]
-    def adam_update(self, theta, state, grad, opt, t):
+    def _adam(self, theta, state, grad, opt, t):
         """Eqs. (16)-(18), in place: state = [m; v], t = 1, 2, ... (docs: optimizers.md#adam)."""
         xp, n = self.xp, theta.shape[0]
         m, v = state[:n], state[n:]  # Adam's first and second moments (not the hidden size m)

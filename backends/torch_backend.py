@@ -105,15 +105,17 @@ class TorchBackend:
         ws = self.workspaces.get((tau, B))
         return ws if ws is not None else self.workspaces.setdefault((tau, B), Workspace.new(self, tau, B))
 
+    def forward(self, theta, x, y, h0):
+        """Eqs. (1)-(5) (docs: model.md), in a workspace of its own: the cache outlives later steps."""
+        x, y = self._ints(x), self._ints(y)
+        loss, cache = self._forward(theta, x, y, h0, Workspace.new(self, *x.shape))
+        return loss.item(), cache
+
     # --8<-- [start:forward]
     @torch.no_grad()
-    def forward(self, theta, x, y, h0, ws: Workspace | None = None):
-        """Eqs. (1)-(5) (docs: model.md); the loss as a float, or a tensor when given step's workspace."""
-        x, y = self._ints(x), self._ints(y)
+    def _forward(self, theta, x, y, h0, ws: Workspace):
         U, W, V, b, c = self._params(theta)
         tau, B = x.shape
-        own = ws is None  # a call of its own: a fresh workspace, so that the cache outlives later steps
-        ws = Workspace.new(self, tau, B) if own else ws
         H, h = ws.H, ws.h  # (tau + 1, m, B) h_0 ... h_tau, and a view of each step
 
         A = U.T[x].permute(0, 2, 1) + b  # (tau, m, B)  U x_t + b: a gather of columns of U
@@ -128,7 +130,7 @@ class TorchBackend:
         S = P.sum(dim=0)  # (tau*B,)
         loss = S.log().sum() - o_y.sum()  # eq. (5) as log-sum-exp; a tensor: no sync here
         P /= S  # eq. (4)
-        return (loss.item() if own else loss), Cache(x, y, H, P, ws)
+        return loss, Cache(x, y, H, P, ws)
 
     # --8<-- [end:forward]
     # --8<-- [start:backward]
@@ -173,13 +175,13 @@ class TorchBackend:
         if self._buffer is None or self._buffer.shape != theta.shape:
             self._buffer = torch.empty_like(theta)  # reused: a fresh large tensor each update costs page faults
         if opt.name == "adagrad":
-            self.adagrad_update(theta, state, grad, opt.eta, opt.eps)
+            self._adagrad(theta, state, grad, opt.eta, opt.eps)
         else:
-            self.adam_update(theta, state, grad, opt, t)
+            self._adam(theta, state, grad, opt, t)
 
     # --8<-- [end:update]
     # --8<-- [start:adagrad]
-    def adagrad_update(self, theta, M, grad, eta, eps):
+    def _adagrad(self, theta, M, grad, eta, eps):
         """Eq. (12), in place (docs: adagrad.md)."""
         M.addcmul_(grad, grad)  # eq. (12): M += g^2
         denom = torch.add(M, eps, out=self._buffer).sqrt_()
@@ -187,7 +189,7 @@ class TorchBackend:
 
     # --8<-- [end:adagrad]
     # --8<-- [start:adam]
-    def adam_update(self, theta, state, grad, opt, t):
+    def _adam(self, theta, state, grad, opt, t):
         """Eqs. (16)-(18), in place: state = [m; v]; t = 1, 2, ... (a 0-d tensor in a CUDA graph)."""
         m, v = state.view(2, -1).unbind(0)  # Adam's first and second moments (not the hidden size m)
         m.mul_(opt.beta1).add_(grad, alpha=1 - opt.beta1)  # eq. (16): m = beta1 m + (1 - beta1) g
@@ -202,13 +204,13 @@ class TorchBackend:
         """One update on the gradient of scale * L; one CUDA graph replay on a GPU."""
         if self.graphs is not None:
             return self.graphs.step(theta, state, x, y, h0, opt, t, scale)
-        loss, h = self.step_tensors(theta, state, self._ints(x), self._ints(y), h0, opt, t, scale)
+        loss, h = self._step_tensors(theta, state, self._ints(x), self._ints(y), h0, opt, t, scale)
         return loss.item(), h
 
     @torch.no_grad()
-    def step_tensors(self, theta, state, x, y, h0, opt, t, scale):
+    def _step_tensors(self, theta, state, x, y, h0, opt, t, scale):
         """The training step with no host synchronisation (what a CUDA graph captures)."""
-        loss, cache = self.forward(theta, x, y, h0, self._workspace(*x.shape))
+        loss, cache = self._forward(theta, x, y, h0, self._workspace(*x.shape))
         grad = self.backward(theta, cache)
         if scale != 1:
             grad.mul_(scale)  # the gradient of the mean loss (scale = 1 / tau) is the sum's, scaled

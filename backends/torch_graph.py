@@ -1,7 +1,7 @@
 """The torch backend's training step as a CUDA graph: captured once, replayed every update.
 
 On a GPU at batch 1 an update is about a hundred small kernels, and launching them from Python
-costs more than running them. A CUDA graph records the launches of one TorchBackend.step_tensors
+costs more than running them. A CUDA graph records the launches of one TorchBackend._step_tensors
 once, for fixed tensors, and replays them with one call (docs: backends.md#torch). What changes
 between updates (x, y, h0, and Adam's update count t) is copied into the captured tensors first.
 """
@@ -55,9 +55,9 @@ class CudaGraphs:
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):  # warm-up on copies: cuBLAS and the allocator settle first
             for _ in range(2):
-                b.step_tensors(theta.clone(), state.clone(), sx, sy, sh0, opt, st, scale)
+                b._step_tensors(theta.clone(), state.clone(), sx, sy, sh0, opt, st, scale)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            loss, h = b.step_tensors(theta, state, sx, sy, sh0, opt, st, scale)
+            loss, h = b._step_tensors(theta, state, sx, sy, sh0, opt, st, scale)
         return Graph(graph, sx, sy, sh0, st, loss, h)

@@ -118,7 +118,7 @@ def test_cuda_graph_replay_equals_eager_steps(corpus, opt):
     for i in range(5):
         x, y = streams.chunk(i)
         lg, hg = b.step(*graphed, x, y, hg, opt, i + 1, 1 / 25)  # captured once, then replayed
-        le, he = b.step_tensors(*eager, b._ints(x), b._ints(y), he, opt, i + 1, 1 / 25)
+        le, he = b._step_tensors(*eager, b._ints(x), b._ints(y), he, opt, i + 1, 1 / 25)
         assert lg == pytest.approx(le.item(), rel=1e-12)
     torch.testing.assert_close(graphed[0], eager[0], rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(graphed[1], eager[1], rtol=1e-12, atol=1e-14)
