@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from common.contract import ADAGRAD_EPS, CLIP, Layout
+from common.contract import Layout
 
 
 class Cache(NamedTuple):
@@ -126,25 +126,55 @@ class NumpyBackend:
         dU.T.reshape(-1)[:] = sums  # (K*m,) as dU^T
 
     # --8<-- [end:backward]
+    # --8<-- [start:update]
+    def update(self, theta, state, grad, opt, t):
+        """Clip (eq. 11) unless opt.clip is None, then AdaGrad or Adam, in place (docs: optimizers.md)."""
+        if opt.clip is not None:
+            self.xp.clip(grad, -opt.clip, opt.clip, out=grad)  # eq. (11)
+        if opt.name == "adagrad":
+            self._adagrad(theta, state, grad, opt.eta, opt.eps)
+        else:
+            self._adam(theta, state, grad, opt, t)
+
+    # --8<-- [end:update]
     # --8<-- [start:adagrad]
-    def adagrad(self, theta, mem, grad, eta):
-        """Eqs. (11)-(12), in place (docs: adagrad.md)."""
+    def _adagrad(self, theta, M, grad, eta, eps):
+        """Eq. (12), in place (docs: adagrad.md)."""
         xp = self.xp
-        xp.clip(grad, -CLIP, CLIP, out=grad)  # eq. (11)
-        mem += grad * grad  # eq. (12): M += g^2
-        delta = mem + ADAGRAD_EPS
+        M += grad * grad  # eq. (12): M += g^2
+        delta = M + eps
         xp.sqrt(delta, out=delta)
         xp.divide(grad, delta, out=delta)
         delta *= eta
         theta -= delta  # eq. (12): theta -= eta g / sqrt(M + eps)
 
     # --8<-- [end:adagrad]
-    def step(self, theta, mem, x, y, h0, eta):
-        """One update: forward, BPTT, clip, AdaGrad; returns the loss and h_tau."""
+    # --8<-- [start:adam]
+    def _adam(self, theta, state, grad, opt, t):
+        """Eqs. (16)-(18), in place: state = [m; v], t = 1, 2, ... (docs: optimizers.md#adam)."""
+        xp, n = self.xp, theta.shape[0]
+        m, v = state[:n], state[n:]  # Adam's first and second moments (not the hidden size m)
+        m *= opt.beta1
+        m += (1 - opt.beta1) * grad  # eq. (16): m = beta1 m + (1 - beta1) g
+        v *= opt.beta2
+        v += (1 - opt.beta2) * grad * grad  # eq. (17): v = beta2 v + (1 - beta2) g^2
+        step_size = opt.eta / (1 - opt.beta1**t)  # eq. (18): eta / (1 - beta1^t) corrects m's bias
+        delta = xp.sqrt(v)
+        delta /= (1 - opt.beta2**t) ** 0.5  # sqrt(v / (1 - beta2^t)): v's bias corrected
+        delta += opt.eps
+        xp.divide(m, delta, out=delta)
+        delta *= step_size
+        theta -= delta  # eq. (18): theta -= eta m_hat / (sqrt(v_hat) + eps)
+
+    # --8<-- [end:adam]
+    def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
+        """One update on the gradient of scale * L: forward, BPTT, update; scale * L and h_tau."""
         loss, cache = self.forward(theta, x, y, h0)
         grad = self.backward(theta, cache)
-        self.adagrad(theta, mem, grad, eta)
-        return loss, cache.H[-1]
+        if scale != 1:
+            grad *= scale  # the gradient of the mean loss (scale = 1 / tau) is the sum's, scaled
+        self.update(theta, state, grad, opt, t)
+        return scale * loss, cache.H[-1]
 
     def predict(self, theta, h, x):
         """Eqs. (1)-(3) for one character of one stream."""

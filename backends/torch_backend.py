@@ -1,84 +1,34 @@
 """The RNN in PyTorch: the NumPy reference in torch idioms (docs: backends.md#torch).
 
-The manual mode mirrors backends/numpy_backend.py line for line, under torch.no_grad():
-fused addmm for "W h + input", in-place AdaGrad (addcmul_, addcdiv_), index_add_ for the
-scatter-add of dU. The autograd mode (grad="autograd") computes the same gradients with
-torch.autograd from a forward pass written plainly, one step at a time: it shares no code with
-our BPTT, so the tests use it as an independent oracle. On a CUDA device the whole training step
-is captured once in a CUDA graph and replayed: one update is one replay.
+This file mirrors backends/numpy_backend.py line for line, under torch.no_grad(): fused addmm
+for "W h + input", in-place updates (addcmul_, addcdiv_), index_add_ for the scatter-add of dU,
+and buffers reused from update to update (backends/torch_workspace.py). Two variants live in
+their own files: grad="autograd", the gradient by torch.autograd as an independent oracle
+(backends/torch_autograd.py), and on a CUDA device the whole step captured once as a CUDA graph
+and replayed (backends/torch_graph.py).
 """
 
 from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from common.contract import ADAGRAD_EPS, CLIP, Layout, Params
+from backends.torch_graph import CudaGraphs
+from backends.torch_workspace import Workspace
+from common.contract import Layout, Params
 from common.errors import BadInput
 
 GRADS = ("manual", "autograd")
 
 
 class Cache(NamedTuple):
-    """What backward needs from forward (manual mode)."""
+    """What backward needs from forward."""
 
     x: torch.Tensor  # (tau, B) input indices
     y: torch.Tensor  # (tau, B) target indices
     H: torch.Tensor  # (tau + 1, m, B) h_0 ... h_tau
     P: torch.Tensor  # (K, tau*B) p_t of every step, column t*B + j
-    ws: "Workspace"  # the buffers backward writes into
-
-
-class Workspace(NamedTuple):
-    """Buffers for one (tau, B), with a view of each step made once.
-
-    A torch op costs microseconds of dispatch on the CPU, allocating and slicing included; at
-    B = 1 that, not arithmetic, is most of an update. step() reuses one workspace per shape.
-    """
-
-    H: torch.Tensor  # (tau + 1, m, B) h_0 ... h_tau
-    h: tuple  # H[t] for each t
-    VG: torch.Tensor  # (tau*B, m) V^T g_t of every step, as rows
-    vg: tuple  # (m, B) view of step t of VG
-    D: torch.Tensor  # (tau, m, B) 1 - h_t^2
-    d: tuple
-    DA: torch.Tensor  # (tau, m, B) da_1 ... da_tau
-    da: tuple
-    grad: torch.Tensor  # the flat gradient
-    dparams: Params  # its views dU, dW, dV, db, dc
-
-    @staticmethod
-    def new(backend: "TorchBackend", tau: int, B: int) -> "Workspace":
-        m, opts = backend.layout.m, {"dtype": backend.tdtype, "device": backend.torch_device}
-        H, D, DA = (
-            torch.empty((tau + 1, m, B), **opts),
-            torch.empty((tau, m, B), **opts),
-            torch.empty((tau, m, B), **opts),
-        )
-        VG = torch.empty((tau * B, m), **opts)
-        grad = torch.empty(backend.layout.size, **opts)
-        vg = tuple(r.T for r in VG.view(tau, B, m).unbind(0))
-        return Workspace(H, H.unbind(0), VG, vg, D, D.unbind(0), DA, DA.unbind(0), grad, backend.layout.views(grad))
-
-
-class AutogradCache(NamedTuple):
-    """The autograd mode's cache: the graph from theta to the loss."""
-
-    leaf: torch.Tensor  # a detached copy of theta that requires grad
-    loss: torch.Tensor  # () the loss, still attached to the graph
-    h_tau: torch.Tensor  # (m, B)
-
-
-class Graph(NamedTuple):
-    """A captured training step and the tensors it reads and writes."""
-
-    graph: torch.cuda.CUDAGraph
-    x: torch.Tensor  # (tau, B) static inputs: copy new ones in before replay
-    y: torch.Tensor
-    h0: torch.Tensor  # (m, B)
-    loss: torch.Tensor  # () written by replay
-    h: torch.Tensor  # (m, B) h_tau, written by replay
+    ws: Workspace  # the buffers backward writes into
 
 
 class TorchBackend:
@@ -86,6 +36,13 @@ class TorchBackend:
 
     name = "torch"
     OPTIONS = ("device", "grad")
+
+    def __new__(cls, layout: Layout, dtype: str = "float64", device: str | None = None, grad: str = "manual"):
+        if cls is TorchBackend and grad == "autograd":  # the oracle is a subclass, in its own file
+            from backends.torch_autograd import AutogradTorchBackend
+
+            cls = AutogradTorchBackend
+        return super().__new__(cls)
 
     def __init__(self, layout: Layout, dtype: str = "float64", device: str | None = None, grad: str = "manual"):
         reason = self.why_not(device=device, grad=grad)  # load() has checked; a direct call may not
@@ -95,10 +52,10 @@ class TorchBackend:
         self.layout, self.dtype, self.grad = layout, dtype, grad
         self.device = str(self.torch_device)
         self.tdtype = getattr(torch, dtype)
-        self.graphs: dict[tuple, Graph] = {}
+        self.graphs = CudaGraphs(self) if self.torch_device.type == "cuda" else None
         self.workspaces: dict[tuple, Workspace] = {}
         self._theta_views = None
-        self._denom = None
+        self._buffer = None
 
     @staticmethod
     def why_not(**options) -> str | None:
@@ -138,34 +95,30 @@ class TorchBackend:
         T, m, B = S.shape
         return S.permute(0, 2, 1).reshape(T * B, m)
 
-    def forward(self, theta, x, y, h0):
-        """Eqs. (1)-(5) (docs: model.md)."""
-        x, y = self._ints(x), self._ints(y)
-        if self.grad == "autograd":
-            return self._forward_autograd(theta, x, y, h0)
-        loss, cache = self._forward(theta, x, y, h0, Workspace.new(self, *x.shape))
-        return loss.item(), cache
-
-    def backward(self, theta, cache):
-        """Eqs. (6)-(10), BPTT (docs: bptt.md); autograd's gradient in autograd mode."""
-        if isinstance(cache, AutogradCache):
-            return torch.autograd.grad(cache.loss, cache.leaf, retain_graph=True)[0]
-        return self._backward(theta, cache)
-
     def _params(self, theta) -> Params:
         """U, W, V, b, c of theta; remembered, since theta is the same tensor update after update."""
         if self._theta_views is None or self._theta_views[0] is not theta:
             self._theta_views = (theta, self.layout.views(theta))
         return self._theta_views[1]
 
+    def _workspace(self, tau: int, B: int) -> Workspace:
+        ws = self.workspaces.get((tau, B))
+        return ws if ws is not None else self.workspaces.setdefault((tau, B), Workspace.new(self, tau, B))
+
+    def forward(self, theta, x, y, h0):
+        """Eqs. (1)-(5) (docs: model.md), in a workspace of its own: the cache outlives later steps."""
+        x, y = self._ints(x), self._ints(y)
+        loss, cache = self._forward(theta, x, y, h0, Workspace.new(self, *x.shape))
+        return loss.item(), cache
+
     # --8<-- [start:forward]
     @torch.no_grad()
-    def _forward(self, theta, x, y, h0, ws: "Workspace"):
+    def _forward(self, theta, x, y, h0, ws: Workspace):
         U, W, V, b, c = self._params(theta)
         tau, B = x.shape
+        H, h = ws.H, ws.h  # (tau + 1, m, B) h_0 ... h_tau, and a view of each step
 
         A = U.T[x].permute(0, 2, 1) + b  # (tau, m, B)  U x_t + b: a gather of columns of U
-        H, h = ws.H, ws.h  # (tau + 1, m, B) h_0 ... h_tau, and a view of each step
         H[0] = h0
         for t, a_in in enumerate(A.unbind(0)):
             torch.addmm(a_in, W, h[t], out=h[t + 1]).tanh_()  # (m, B)  eqs. (1)-(2), in place
@@ -182,16 +135,17 @@ class TorchBackend:
     # --8<-- [end:forward]
     # --8<-- [start:backward]
     @torch.no_grad()
-    def _backward(self, theta, cache: Cache):
+    def backward(self, theta, cache: Cache):
+        """Eqs. (6)-(10), BPTT through the whole chunk, da_{tau+1} = 0 (docs: bptt.md)."""
         U, W, V, b, c = self._params(theta)
         x, y, H, P, ws = cache
         tau, B = x.shape
         dU, dW, dV, db, dc = ws.dparams  # views into ws.grad
 
         G = P.clone()  # (K, tau*B)  a copy: the cache stays valid for another backward
-        G.scatter_add_(0, y.reshape(1, -1), G.new_full((1, tau * B), -1.0))  # eq. (6): g_t = p_t - y_t
-        torch.mm(G, self._rows(H[1:]), out=dV)  # (K, m)  eq. (7)
-        torch.sum(G, dim=1, keepdim=True, out=dc)  # (K, 1)  eq. (7)
+        G[y.reshape(-1), ws.cols] -= 1  # eq. (6): g_t = p_t - y_t
+        torch.mm(G, self._rows(H[1:]), out=dV)  # (K, m)  eq. (7): sum_t g_t h_t^T
+        torch.sum(G, dim=1, keepdim=True, out=dc)  # (K, 1)  eq. (7): sum_t g_t
 
         torch.mm(G.T, V, out=ws.VG)  # (tau*B, m)  V^T g_t of every step, as rows; ws.vg[t]: (m, B)
         torch.mul(H[1:], H[1:], out=ws.D).neg_().add_(1)  # (tau, m, B)  tanh'(a_t) = 1 - h_t^2
@@ -201,68 +155,67 @@ class TorchBackend:
         for t in range(tau - 2, -1, -1):  # t = tau-1 ... 1
             torch.addmm(vg[t], WT, da[t + 1], out=da[t]).mul_(d[t])  # (m, B)  eqs. (8)-(9), in place
 
-        torch.mm(self._columns(ws.DA), self._rows(H[:-1]), out=dW)  # (m, m)  eq. (10)
-        torch.sum(ws.DA, dim=(0, 2), out=db[:, 0])  # (m,)  eq. (10)
-        dU.T.zero_().index_add_(0, x.reshape(-1), self._rows(ws.DA))  # eq. (10): scatter-add into dU^T
+        self._recurrent_and_input_grads(x, H, ws.DA, dU, dW, db)  # eq. (10)
         return ws.grad
 
+    def _recurrent_and_input_grads(self, x, H, DA, dU, dW, db) -> None:
+        """Eq. (10) into dU, dW, db, from da_t (DA) and h_{t-1} (H[:-1])."""
+        torch.mm(self._columns(DA), self._rows(H[:-1]), out=dW)  # (m, m)  sum_t da_t h_{t-1}^T
+        torch.sum(DA, dim=(0, 2), out=db[:, 0])  # (m,)  sum_t da_t
+        # dU = sum_t da_t x_t^T adds da_t into column x_t of dU, i.e. row x_t of the stored dU^T
+        dU.T.zero_().index_add_(0, x.reshape(-1), self._rows(DA))  # (K, m) as dU^T
+
     # --8<-- [end:backward]
-    # --8<-- [start:adagrad]
+    # --8<-- [start:update]
     @torch.no_grad()
-    def adagrad(self, theta, mem, grad, eta):
-        """Eqs. (11)-(12), in place (docs: adagrad.md)."""
-        grad.clamp_(-CLIP, CLIP)  # eq. (11)
-        mem.addcmul_(grad, grad)  # eq. (12): M += g^2
-        if self._denom is None or self._denom.shape != mem.shape:
-            self._denom = torch.empty_like(mem)  # reused: a fresh large tensor each update costs page faults
-        denom = torch.add(mem, ADAGRAD_EPS, out=self._denom).sqrt_()
+    def update(self, theta, state, grad, opt, t):
+        """Clip (eq. 11) unless opt.clip is None, then AdaGrad or Adam, in place (docs: optimizers.md)."""
+        if opt.clip is not None:
+            grad.clamp_(-opt.clip, opt.clip)  # eq. (11)
+        if self._buffer is None or self._buffer.shape != theta.shape:
+            self._buffer = torch.empty_like(theta)  # reused: a fresh large tensor each update costs page faults
+        if opt.name == "adagrad":
+            self._adagrad(theta, state, grad, opt.eta, opt.eps)
+        else:
+            self._adam(theta, state, grad, opt, t)
+
+    # --8<-- [end:update]
+    # --8<-- [start:adagrad]
+    def _adagrad(self, theta, M, grad, eta, eps):
+        """Eq. (12), in place (docs: adagrad.md)."""
+        M.addcmul_(grad, grad)  # eq. (12): M += g^2
+        denom = torch.add(M, eps, out=self._buffer).sqrt_()
         theta.addcdiv_(grad, denom, value=-eta)  # eq. (12): theta -= eta g / sqrt(M + eps)
 
     # --8<-- [end:adagrad]
-    def step(self, theta, mem, x, y, h0, eta):
-        """One update: forward, BPTT, clip, AdaGrad; one CUDA graph replay on a GPU."""
-        if self.torch_device.type == "cuda" and self.grad == "manual":
-            return self._replay(theta, mem, x, y, h0, eta)
-        if self.grad == "autograd":
-            loss, cache = self.forward(theta, x, y, h0)
-            self.adagrad(theta, mem, self.backward(theta, cache), eta)
-            return loss, cache.h_tau.detach()
-        loss, h = self._step_tensors(theta, mem, self._ints(x), self._ints(y), h0, eta)
+    # --8<-- [start:adam]
+    def _adam(self, theta, state, grad, opt, t):
+        """Eqs. (16)-(18), in place: state = [m; v]; t = 1, 2, ... (a 0-d tensor in a CUDA graph)."""
+        m, v = state.view(2, -1).unbind(0)  # Adam's first and second moments (not the hidden size m)
+        m.mul_(opt.beta1).add_(grad, alpha=1 - opt.beta1)  # eq. (16): m = beta1 m + (1 - beta1) g
+        v.mul_(opt.beta2).addcmul_(grad, grad, value=1 - opt.beta2)  # eq. (17): v = beta2 v + (1 - beta2) g^2
+        step_size = opt.eta / (1 - opt.beta1**t)  # eq. (18): eta / (1 - beta1^t) corrects m's bias
+        delta = torch.sqrt(v, out=self._buffer)
+        delta.div_((1 - opt.beta2**t) ** 0.5).add_(opt.eps)  # sqrt(v / (1 - beta2^t)) + eps
+        theta.sub_(torch.div(m, delta, out=delta).mul_(step_size))  # eq. (18): theta -= eta m_hat / (...)
+
+    # --8<-- [end:adam]
+    def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
+        """One update on the gradient of scale * L; one CUDA graph replay on a GPU."""
+        if self.graphs is not None:
+            return self.graphs.step(theta, state, x, y, h0, opt, t, scale)
+        loss, h = self._step_tensors(theta, state, self._ints(x), self._ints(y), h0, opt, t, scale)
         return loss.item(), h
 
     @torch.no_grad()
-    def _step_tensors(self, theta, mem, x, y, h0, eta):
+    def _step_tensors(self, theta, state, x, y, h0, opt, t, scale):
         """The training step with no host synchronisation (what a CUDA graph captures)."""
-        key = tuple(x.shape)
-        ws = self.workspaces.get(key) or self.workspaces.setdefault(key, Workspace.new(self, *key))
-        loss, cache = self._forward(theta, x, y, h0, ws)
-        self.adagrad(theta, mem, self._backward(theta, cache), eta)
-        return loss, ws.H[-1].clone()  # a copy: the next step reuses ws.H
-
-    def _replay(self, theta, mem, x, y, h0, eta):
-        key = (theta.data_ptr(), mem.data_ptr(), x.shape, eta)
-        g = self.graphs.get(key)
-        if g is None:
-            g = self.graphs[key] = self._capture(theta, mem, x, y, h0, eta)
-        g.x.copy_(self._ints(x))
-        g.y.copy_(self._ints(y))
-        g.h0.copy_(h0)
-        g.graph.replay()
-        return g.loss.item(), g.h.clone()  # the clone: the next replay overwrites g.h
-
-    def _capture(self, theta, mem, x, y, h0, eta) -> Graph:
-        """Record one training step of these shapes in a CUDA graph (theta, mem updated by each replay)."""
-        sx, sy, sh0 = self._ints(x).clone(), self._ints(y).clone(), h0.clone()
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up on copies: cuBLAS and the allocator settle first
-            for _ in range(2):
-                self._step_tensors(theta.clone(), mem.clone(), sx, sy, sh0, eta)
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            loss, h = self._step_tensors(theta, mem, sx, sy, sh0, eta)
-        return Graph(graph, sx, sy, sh0, loss, h)
+        loss, cache = self._forward(theta, x, y, h0, self._workspace(*x.shape))
+        grad = self.backward(theta, cache)
+        if scale != 1:
+            grad.mul_(scale)  # the gradient of the mean loss (scale = 1 / tau) is the sum's, scaled
+        self.update(theta, state, grad, opt, t)
+        return loss * scale, cache.H[-1].clone()  # a copy: the next step reuses the workspace's H
 
     @torch.no_grad()
     def predict(self, theta, h, x):
@@ -271,20 +224,3 @@ class TorchBackend:
         h = torch.tanh(torch.addmm(U[:, x : x + 1] + b, W, h))  # (m, 1)
         o = torch.addmm(c, V, h)  # (K, 1)
         return h, o[:, 0].double().cpu().numpy()
-
-    # --8<-- [start:autograd]
-    def _forward_autograd(self, theta, x, y, h0):
-        """Eqs. (1)-(5) written plainly, one step at a time, for torch.autograd to differentiate."""
-        leaf = theta.detach().requires_grad_(True)
-        U, W, V, b, c = self.layout.views(leaf)
-        h = h0
-        logits = []
-        for t in range(x.shape[0]):
-            h = torch.tanh(W @ h + U[:, x[t]] + b)  # (m, B)  eqs. (1)-(2)
-            logits.append(V @ h + c)  # (K, B)  eq. (3)
-        O = torch.stack(logits)  # (tau, K, B)
-        K = self.layout.K
-        loss = F.cross_entropy(O.permute(0, 2, 1).reshape(-1, K), y.reshape(-1), reduction="sum")  # (4)-(5)
-        return loss.item(), AutogradCache(leaf, loss, h)
-
-    # --8<-- [end:autograd]

@@ -6,13 +6,14 @@ moment of the machine hits all of them alike. The figure is the median round. Th
 min-char-rnn (common/minchar.py) at B = 1 on the CPU, and torch.nn.RNN (backends/torch_nn.py).
 """
 
+import itertools
 import time
 from dataclasses import asdict, dataclass
 from statistics import median
 
 import numpy as np
 
-from common.contract import Backend, Layout
+from common.contract import Backend, Layout, Optimizer, opt_state_size
 from common.data import Corpus, Streams
 from common.minchar import MinCharRNN
 from common.weights import init_theta
@@ -47,10 +48,14 @@ class Contender:
         _, self._h = self._step(x, y, self._h)  # the loss is a float: each update ends synchronised
 
 
-def backend_contender(name: str, backend: Backend, theta0: np.ndarray, streams: Streams) -> Contender:
-    theta, mem = backend.to_device(theta0), backend.to_device(np.zeros_like(theta0))
+def backend_contender(
+    name: str, backend: Backend, theta0: np.ndarray, streams: Streams, opt: Optimizer = Optimizer()
+) -> Contender:
+    theta = backend.to_device(theta0)
+    state = backend.to_device(np.zeros(opt_state_size(opt, theta0.size)))
     h0 = backend.to_device(np.zeros((backend.layout.m, streams.B)))
-    return Contender(name, lambda x, y, h: backend.step(theta, mem, x, y, h, 0.1), h0, streams)
+    t = itertools.count(1)  # the update count, for Adam's bias correction
+    return Contender(name, lambda x, y, h: backend.step(theta, state, x, y, h, opt, next(t)), h0, streams)
 
 
 def min_char_contender(layout: Layout, dtype: str, theta0: np.ndarray, streams: Streams) -> Contender:

@@ -14,11 +14,14 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
+from common.errors import BadInput
+
 A = TypeVar("A")
 Array = Any  # a numpy.ndarray, cupy.ndarray or torch.Tensor, depending on the backend
 
-ADAGRAD_EPS = 1e-8  # eq. (12): keeps 1 / sqrt(M + eps) finite before a weight has a gradient
-CLIP = 5.0  # eq. (11): each gradient entry is clipped to [-CLIP, CLIP] before AdaGrad
+ADAGRAD_EPS = 1e-8  # eqs. (12), (18): keeps the division finite before a weight has a gradient
+CLIP = 5.0  # eq. (11): each gradient entry is clipped to [-CLIP, CLIP] before the update
+OPTIMIZERS = ("adagrad", "adam")
 DTYPES = ("float64", "float32")
 NAMES = ("U", "W", "V", "b", "c")
 
@@ -82,12 +85,34 @@ class Layout:
         return Params(*(np.ascontiguousarray(a) for a in self.views(theta)))
 
 
+@dataclass(frozen=True)
+class Optimizer:
+    """The update rule and its hyperparameters (docs: optimizers.md)."""
+
+    name: str = "adagrad"  # "adagrad" (eqs. 11-12) or "adam" (eqs. 16-18)
+    eta: float = 0.1
+    clip: float | None = CLIP  # None: no clipping
+    beta1: float = 0.9  # Adam only
+    beta2: float = 0.999  # Adam only
+    eps: float = ADAGRAD_EPS  # 1e-8 for both
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise BadInput(f"--optimizer must be one of {', '.join(OPTIMIZERS)} (got {self.name!r})")
+
+
+def opt_state_size(opt: Optimizer, n: int) -> int:
+    """Length of the optimizer state for n parameters: AdaGrad's M (n), or Adam's [m; v] (2n)."""
+    return n if opt.name == "adagrad" else 2 * n
+
+
 class Backend(Protocol):
     """One array library's implementation of the RNN (docs: backends.md).
 
     x and y are host integer arrays of shape (tau, B): column j is stream j, x[t] its inputs
-    and y[t] its targets at step t. theta, mem (AdaGrad's M) and h live on the backend's device,
-    made by `to_device`. Losses are Python floats summed over t and the B streams (eq. 5).
+    and y[t] its targets at step t. theta, state (the optimizer's: AdaGrad's M, or Adam's [m; v])
+    and h live on the backend's device, made by `to_device`. Losses are Python floats summed over
+    t and the B streams (eq. 5), times `scale` in step (1 / tau: the mean loss).
     """
 
     name: str
@@ -110,21 +135,30 @@ class Backend(Protocol):
         ...
 
     def forward(self, theta: Array, x: np.ndarray, y: np.ndarray, h0: Array) -> tuple[float, Any]:
-        """Eqs. (1)-(5): the loss of one chunk from h0 (m, B), and what backward needs."""
+        """Eqs. (1)-(5): the loss of one chunk from h0 (m, B), and what backward needs (its H[-1] is h_tau)."""
         ...
 
     def backward(self, theta: Array, cache: Any) -> Array:
         """Eqs. (6)-(10), BPTT through the whole chunk: the flat, unclipped gradient of the loss."""
         ...
 
-    def adagrad(self, theta: Array, mem: Array, grad: Array, eta: float) -> None:
-        """Eqs. (11)-(12), in place: clip grad to [-CLIP, CLIP], then M += g^2 and theta -= ..."""
+    def update(self, theta: Array, state: Array, grad: Array, opt: Optimizer, t: int) -> None:
+        """In place: clip grad (eq. 11) unless opt.clip is None, then AdaGrad (eq. 12, state = M,
+        length n) or Adam (eqs. 16-18, state = [m; v], length 2n); t = 1, 2, ... counts updates."""
         ...
 
     def step(
-        self, theta: Array, mem: Array, x: np.ndarray, y: np.ndarray, h0: Array, eta: float
+        self,
+        theta: Array,
+        state: Array,
+        x: np.ndarray,
+        y: np.ndarray,
+        h0: Array,
+        opt: Optimizer,
+        t: int,
+        scale: float = 1.0,
     ) -> tuple[float, Array]:
-        """One training update (forward, backward, clip, AdaGrad): the loss and h_tau (m, B)."""
+        """One training update on the gradient of scale * L: scale * L and h_tau (m, B)."""
         ...
 
     def predict(self, theta: Array, h: Array, x: int) -> tuple[Array, np.ndarray]:

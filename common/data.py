@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import BadInput
+from common.rng import stream
 
 BUILTIN_NAME = "python-docs"
+ORDERS = ("sequential", "shuffled")
 
 
 @dataclass(frozen=True)
@@ -74,15 +76,32 @@ def builtin_corpus() -> Corpus:
     return Corpus(BUILTIN_NAME, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+def split(ids: np.ndarray, fraction: float, tau: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training part, validation part): the last `fraction` of the text is held out (docs: data.md#validation)."""
+    if not 0 < fraction <= 0.5:
+        raise BadInput(f"--validation must be a fraction in (0, 0.5] of the text (got {fraction})")
+    held = int(len(ids) * fraction)
+    if held < tau + 1:
+        raise BadInput(
+            f"--validation {fraction} holds out {held} of {len(ids)} characters, shorter than one chunk "
+            f"(seq_length {tau} + 1); hold out a larger fraction or use a longer text"
+        )
+    return ids[:-held], ids[-held:]
+
+
 class Streams:
     """The corpus cut into B contiguous streams, walked in chunks of tau (docs: data.md#batches).
 
     Stream j is ids[j*L : (j+1)*L] with L = N // B. Chunk i feeds inputs ids[e : e+tau] and
     targets ids[e+1 : e+tau+1] of every stream, e = i * tau; the last chunk that does not fit
-    is dropped. B = 1 is the assignment's walk through the whole text.
+    is dropped. B = 1 is the assignment's walk through the whole text. Each epoch visits the
+    chunks in order ("sequential") or in an order drawn for that epoch from the seed's own stream
+    ("shuffled"), so that a resumed run visits them in the same order.
     """
 
-    def __init__(self, ids: np.ndarray, tau: int, B: int):
+    def __init__(self, ids: np.ndarray, tau: int, B: int, order: str = "sequential", seed: int = 0):
+        if order not in ORDERS:
+            raise BadInput(f"--order must be one of {', '.join(ORDERS)} (got {order!r})")
         N = len(ids)
         if tau + 1 > N:
             raise BadInput(f"the text has {N} characters; seq_length {tau} needs at least {tau + 1}")
@@ -92,7 +111,8 @@ class Streams:
                 f"batch size {B} cuts the {N} characters into streams of {L}, shorter than one "
                 f"sequence ({tau} + 1); use a batch size of at most {N // (tau + 1)}"
             )
-        self.tau, self.B = tau, B
+        self.tau, self.B, self.order, self.seed = tau, B, order, seed
+        self._epoch_order: tuple[int, np.ndarray] | None = None  # (epoch, its permutation), the last asked for
         self.chunks = (L - 1) // tau  # updates per epoch
         self.streams = ids[: B * L].reshape(B, L)  # (B, L)
 
@@ -101,3 +121,11 @@ class Streams:
         e = i * self.tau
         window = self.streams[:, e : e + self.tau + 1].T  # (tau + 1, B)
         return window[:-1], window[1:]
+
+    def visit(self, epoch: int, i: int) -> int:
+        """The chunk visited i-th in epoch (0-based both): i itself, or the epoch's permutation of it."""
+        if self.order == "sequential":
+            return i
+        if self._epoch_order is None or self._epoch_order[0] != epoch:
+            self._epoch_order = (epoch, stream(self.seed, "order", epoch).permutation(self.chunks))
+        return int(self._epoch_order[1][i])

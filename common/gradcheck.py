@@ -1,6 +1,7 @@
-"""The gradient check: BPTT against centred differences, through the contract (docs: gradcheck.md).
+"""The gradient check: BPTT against centred differences and autograd, through the contract (docs: gradcheck.md).
 
-For every entry theta_i of every parameter, the numerical gradient is
+The loss checked is scale * L: scale = 1 the classic handout's sum, scale = 1 / tau the 2025
+handout's mean. For every entry theta_i of every parameter, the numerical gradient is
 
     n_i = (L(theta + h e_i) - L(theta - h e_i)) / (2 h)        (eq. 14)
 
@@ -28,8 +29,10 @@ class Errors:
     max_abs_error: float
 
 
-def numerical_gradient(backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, h: float) -> np.ndarray:
-    """Eq. (14) for every entry of theta (host, float64), each loss from Backend.forward."""
+def numerical_gradient(
+    backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, h: float, scale: float = 1.0
+) -> np.ndarray:
+    """Eq. (14) of scale * L for every entry of theta (host, float64), each loss from Backend.forward."""
     n = np.empty_like(theta)
     h0 = backend.to_device(h0)
     for i in range(theta.size):
@@ -39,7 +42,7 @@ def numerical_gradient(backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray
         theta[i] = old - h
         minus, _ = backend.forward(backend.to_device(theta), x, y, h0)
         theta[i] = old
-        n[i] = (plus - minus) / (2 * h)
+        n[i] = scale * (plus - minus) / (2 * h)
     return n
 
 
@@ -53,13 +56,35 @@ def errors(a: np.ndarray, n: np.ndarray) -> Errors:
     )
 
 
-def check(backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, h: float = 1e-4) -> dict[str, Errors]:
-    """Per parameter (U, W, V, b, c), the errors of the analytic gradient at theta (host)."""
-    theta = np.array(theta, dtype=np.float64)
+def analytic_gradient(backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """The backend's gradient of scale * L at theta (host, float64)."""
     on_device = backend.to_device(theta)
     _, cache = backend.forward(on_device, x, y, backend.to_device(h0))
-    a = backend.to_host(backend.backward(on_device, cache)).astype(np.float64)
-    n = numerical_gradient(backend, theta, x, y, h0, h)
+    return scale * backend.to_host(backend.backward(on_device, cache)).astype(np.float64)
+
+
+def check(
+    backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, h: float = 1e-4, scale: float = 1.0
+) -> dict[str, Errors]:
+    """Per parameter (U, W, V, b, c), the errors of the analytic gradient at theta (host)."""
+    theta = np.array(theta, dtype=np.float64)
+    a = analytic_gradient(backend, theta, x, y, h0, scale)
+    n = numerical_gradient(backend, theta, x, y, h0, h, scale)
+    return {name: errors(a[s], n[s]) for name, s in backend.layout.slices().items()}
+
+
+def check_autograd(
+    backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, scale: float = 1.0
+) -> dict[str, Errors] | None:
+    """The errors against torch.autograd (the second oracle, the 2025 handout's), or None without torch."""
+    import backends
+
+    if backends.why_not("torch", device="cpu") is not None:
+        return None
+    oracle = backends.load("torch", backend.layout, "float64", device="cpu", grad="autograd")
+    theta = np.array(theta, dtype=np.float64)
+    a = analytic_gradient(backend, theta, x, y, h0, scale)
+    n = analytic_gradient(oracle, theta, x, y, h0, scale)
     return {name: errors(a[s], n[s]) for name, s in backend.layout.slices().items()}
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from common.contract import DTYPES, Array, Backend
+from common.contract import DTYPES, Array, Backend, Optimizer
 from common.data import Corpus, Streams
 from common.errors import BadInput, TrainingStopped
 from common.rng import stream
@@ -150,7 +150,7 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
             state.h = backend.to_device(np.zeros((m, B)))  # each epoch starts from h = 0
         x, y = streams.chunk(i)  # (tau, B) each
         t0 = time.perf_counter()
-        loss, h = backend.step(state.theta, state.mem, x, y, state.h, cfg.eta)  # the one call: eqs. (1)-(12)
+        loss, h = backend.step(state.theta, state.mem, x, y, state.h, Optimizer("adagrad", cfg.eta), state.update + 1)
         loss /= B  # per stream, so the numbers read the same for every batch size
         if not math.isfinite(loss):
             raise TrainingStopped(f"the loss became {loss} at update {state.update + 1}")

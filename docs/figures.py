@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backends.numpy_backend import NumpyBackend  # noqa: E402
-from common.contract import ADAGRAD_EPS, CLIP, Layout  # noqa: E402
+from common.contract import ADAGRAD_EPS, CLIP, Layout, Optimizer  # noqa: E402
 from common.data import Streams, builtin_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 
@@ -39,7 +39,7 @@ def record():
         g = backend.backward(theta, cache)
         largest.append(np.abs(g).max())
         clipped.append(np.mean(np.abs(g) > CLIP))
-        backend.adagrad(theta, mem, g, ETA)
+        backend.update(theta, mem, g, Optimizer("adagrad", ETA), i + 1)
         h = cache.H[-1]
         for k, s in rows.items():  # from the character's first gradient on (before, M = 0: no step at all)
             steps[k].append(np.mean(ETA / np.sqrt(mem[s] + ADAGRAD_EPS)) if mem[s].any() else np.nan)

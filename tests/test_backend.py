@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
-from common.contract import ADAGRAD_EPS, CLIP, Layout
+from common.contract import ADAGRAD_EPS, CLIP, Layout, Optimizer
 from common.data import Streams
 from common.minchar import MinCharRNN
 from common.weights import init_theta
 from tests.conftest import hidden_states
+
+ADAGRAD = Optimizer("adagrad", 0.1)
 
 
 def setup(corpus, make_backend, m=6, tau=9, B=2, sigma=0.3, dtype="float64"):
@@ -32,7 +34,7 @@ def test_step_equals_forward_backward_clip_adagrad(corpus, make_backend):
     expected = theta - eta * g / np.sqrt(mem + ADAGRAD_EPS)
     # fused
     th, me, h = backend.to_device(theta), backend.to_device(mem0), backend.to_device(h0)
-    loss2, h_tau = backend.step(th, me, x, y, h, eta)
+    loss2, h_tau = backend.step(th, me, x, y, h, ADAGRAD, 1)
     assert loss2 == pytest.approx(loss, rel=1e-14)
     np.testing.assert_allclose(backend.to_host(th), expected, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(backend.to_host(me), mem, rtol=1e-13, atol=1e-15)
@@ -70,7 +72,7 @@ def test_float32_agrees_with_float64(corpus, make_backend):
     results = []
     for b in (b64, b32):
         th, me = b.to_device(theta), b.to_device(np.zeros_like(theta))
-        loss, h = b.step(th, me, x, y, b.to_device(h0), 0.1)
+        loss, h = b.step(th, me, x, y, b.to_device(h0), ADAGRAD, 1)
         results.append((loss, b.to_host(th), b.to_host(h)))
         assert b.to_host(th).dtype == np.dtype(b.dtype)
     assert results[1][0] == pytest.approx(results[0][0], rel=1e-5)
@@ -97,5 +99,5 @@ def test_same_maths_as_min_char_rnn(corpus, make_backend):
     assert loss == pytest.approx(loss_ref, rel=1e-13)
     for a, ref in zip(g, grads_ref):
         np.testing.assert_allclose(a, ref, rtol=1e-10, atol=1e-15)
-    _, h_tau = backend.step(th, backend.to_device(np.zeros_like(theta)), x, y, backend.to_device(h0), 0.1)
+    _, h_tau = backend.step(th, backend.to_device(np.zeros_like(theta)), x, y, backend.to_device(h0), ADAGRAD, 1)
     np.testing.assert_allclose(backend.to_host(h_tau), h_ref, rtol=1e-13)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import backends
 from cli import app
-from common.contract import Layout
+from common.contract import Layout, Optimizer
 from common.data import Streams
 from common.weights import init_theta
 from tests.conftest import skip_unless_runnable
@@ -90,7 +90,7 @@ def one_step(kernels, dtype, corpus, m, B, tau=25):
     th, me = backend.to_device(theta), backend.to_device(np.full(layout.size, 0.01))
     _, cache = backend.forward(th, x, y, backend.to_device(h0))
     grad = backend.to_host(backend.backward(th, cache))
-    loss, h = backend.step(th, me, x, y, backend.to_device(h0), 0.1)
+    loss, h = backend.step(th, me, x, y, backend.to_device(h0), Optimizer("adagrad", 0.1), 1)
     return loss, grad, backend.to_host(th), backend.to_host(me), backend.to_host(h)
 
 
@@ -109,7 +109,7 @@ def test_fused_kernels_equal_the_plain_body_and_numpy(corpus, m, B, dtype, rtol)
     _, cache = ref.forward(ref.to_device(theta), x, y, ref.to_device(h0))
     g = ref.backward(ref.to_device(theta), cache)
     th, me = ref.to_device(theta), ref.to_device(np.full(layout.size, 0.01))
-    loss, h = ref.step(th, me, x, y, ref.to_device(h0), 0.1)
+    loss, h = ref.step(th, me, x, y, ref.to_device(h0), Optimizer("adagrad", 0.1), 1)
     expected = (loss, g, th, me, h)
     for got in (fused, plain):
         assert got[0] == pytest.approx(expected[0], rel=rtol)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus
+from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus, split
 from common.errors import BadInput
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
@@ -115,3 +115,36 @@ def test_corpus_is_immutable(corpus):
     with pytest.raises(AttributeError):
         corpus.text = "x"  # type: ignore[misc]
     assert isinstance(corpus, Corpus)
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.1, 0.51, 1.0, float("nan")])
+def test_validation_fraction_outside_0_to_half_is_refused(fraction):
+    with pytest.raises(BadInput) as e:
+        split(np.arange(1000), fraction, 25)
+    assert "--validation must be a fraction in (0, 0.5]" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_validation_part_shorter_than_one_chunk_is_refused():
+    with pytest.raises(BadInput, match=r"holds out 25 of 1000 characters, shorter than one chunk \(seq_length 25"):
+        split(np.arange(1000), 0.025, 25)
+    train, held = split(np.arange(1000), 0.026, 25)  # 26 characters: one chunk of inputs and targets
+    assert len(held) == 26 and np.array_equal(np.concatenate([train, held]), np.arange(1000))
+
+
+def test_shuffled_order_is_a_permutation_per_epoch_reproducible_for_seed_and_epoch(corpus):
+    s = Streams(corpus.ids, 25, 1, order="shuffled", seed=5)
+    orders = {e: [s.visit(e, i) for i in range(s.chunks)] for e in (0, 1, 2)}
+    for order in orders.values():
+        assert sorted(order) == list(range(s.chunks))
+    assert orders[0] != orders[1] != orders[2]
+    again = Streams(corpus.ids, 25, 1, order="shuffled", seed=5)  # a resumed run: a fresh object
+    assert [again.visit(2, i) for i in range(s.chunks)] == orders[2]
+    other_seed = Streams(corpus.ids, 25, 1, order="shuffled", seed=6)
+    assert [other_seed.visit(0, i) for i in range(s.chunks)] != orders[0]
+    sequential = Streams(corpus.ids, 25, 1)
+    assert [sequential.visit(3, i) for i in range(s.chunks)] == list(range(s.chunks))
+
+
+def test_unknown_order_is_refused(corpus):
+    with pytest.raises(BadInput, match="--order must be one of sequential, shuffled"):
+        Streams(corpus.ids, 25, 1, order="random")

@@ -95,7 +95,7 @@ def chromium(*args, tmp: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", ["model", "bptt", "adagrad", "gradcheck", "data", "backends", "runs"])
+@pytest.mark.parametrize("page", ["model", "bptt", "adagrad", "optimizers", "gradcheck", "data", "backends", "runs"])
 def test_a_browser_renders_the_maths(server, tmp_path, page):
     url = f"{server}/{page}/"
     dom = chromium("--dump-dom", url, tmp=tmp_path).stdout

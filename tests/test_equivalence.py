@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import backends
-from common.contract import Layout
+from common.contract import Layout, Optimizer, opt_state_size
 from common.data import Streams, builtin_corpus
 from common.rng import stream
 from common.sampling import sample
@@ -18,6 +18,7 @@ from common.train import Config, start, train
 from common.weights import init_theta
 from tests.conftest import VARIANTS, skip_unless_runnable, variant_id
 
+ADAM = Optimizer("adam", 0.001, clip=None)
 OTHERS = [pytest.param(v, id=variant_id(*v)) for v in VARIANTS if v[0] != "numpy"]
 
 
@@ -55,12 +56,32 @@ def test_one_update_agrees_to_rounding(other, corpus, B):
         loss, cache = b.forward(th, x, y, b.to_device(h0))
         grad = b.to_host(b.backward(th, cache))
         me = b.to_device(mem0)
-        step_loss, h = b.step(th, me, x, y, b.to_device(h0), 0.1)
+        step_loss, h = b.step(th, me, x, y, b.to_device(h0), Optimizer("adagrad", 0.1), 1)
         out[v[0]] = (loss, grad, b.to_host(th), b.to_host(me), b.to_host(h), step_loss)
     ref, got = out["numpy"], out[other[0]]
     assert got[0] == pytest.approx(ref[0], rel=1e-12) and got[5] == pytest.approx(ref[5], rel=1e-12)
     for a, r in zip(got[1:5], ref[1:5]):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-14)
+
+
+def test_one_adam_step_of_the_mean_loss_agrees_to_rounding(other, corpus):
+    """The 2025 handout's update: Adam (t = 3, bias-corrected), no clipping, gradient of L / tau."""
+    layout, tau = Layout(corpus.K, 20), 25
+    x, y = Streams(corpus.ids, tau, 2).chunk(4)
+    theta = init_theta(layout, 0.01, seed=5, init="2025")
+    state0 = np.random.default_rng(0).uniform(0, 1e-3, opt_state_size(ADAM, layout.size))
+    h0 = np.random.default_rng(1).uniform(-0.5, 0.5, (20, 2))
+    out = {}
+    for v in (("numpy", {}), other):
+        b = load(v, layout)
+        th, st = b.to_device(theta), b.to_device(state0)
+        loss, h = b.step(th, st, x, y, b.to_device(h0), ADAM, 3, 1 / tau)
+        out[v[0]] = (loss, b.to_host(th), b.to_host(st), b.to_host(h))
+    ref, got = out["numpy"], out[other[0]]
+    assert not np.array_equal(ref[1], theta)  # the step moved the weights
+    assert got[0] == pytest.approx(ref[0], rel=1e-12)
+    for a, r in zip(got[1:], ref[1:]):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-15)
 
 
 def test_ten_updates_agree_to_1e_8(other, corpus):

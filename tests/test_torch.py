@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import backends
 from cli import app
-from common.contract import Layout
+from common.contract import Layout, Optimizer, opt_state_size
 from common.data import Streams
 from common.weights import init_theta
 from tests.conftest import skip_unless_runnable
@@ -101,8 +101,9 @@ def test_summary_records_the_device(tmp_path, corpus_file):
 
 
 @pytest.mark.gpu
-def test_cuda_graph_replay_equals_eager_steps(corpus):
-    """On a GPU a step is one CUDA-graph replay; it must do what the eager ops do."""
+@pytest.mark.parametrize("opt", [Optimizer("adagrad", 0.1), Optimizer("adam", 0.01, clip=None)], ids=str)
+def test_cuda_graph_replay_equals_eager_steps(corpus, opt):
+    """On a GPU a step is one CUDA-graph replay; it must do what the eager ops do (Adam's t included)."""
     skip_unless_runnable("torch", {"device": "cuda"})
     import torch
 
@@ -110,13 +111,27 @@ def test_cuda_graph_replay_equals_eager_steps(corpus):
     b = backends.load("torch", layout, "float64", device="cuda")
     theta0 = init_theta(layout, 0.1, seed=1)
     streams = Streams(corpus.ids, 25, 2)
-    graphed = (b.to_device(theta0), b.to_device(np.zeros(layout.size)))
-    eager = (b.to_device(theta0), b.to_device(np.zeros(layout.size)))
+    n = opt_state_size(opt, layout.size)
+    graphed = (b.to_device(theta0), b.to_device(np.zeros(n)))
+    eager = (b.to_device(theta0), b.to_device(np.zeros(n)))
     hg = he = b.to_device(np.zeros((64, 2)))
     for i in range(5):
         x, y = streams.chunk(i)
-        lg, hg = b.step(*graphed, x, y, hg, 0.1)  # captured once, then replayed
-        le, he = b._step_tensors(*eager, b._ints(x), b._ints(y), he, 0.1)
+        lg, hg = b.step(*graphed, x, y, hg, opt, i + 1, 1 / 25)  # captured once, then replayed
+        le, he = b._step_tensors(*eager, b._ints(x), b._ints(y), he, opt, i + 1, 1 / 25)
         assert lg == pytest.approx(le.item(), rel=1e-12)
     torch.testing.assert_close(graphed[0], eager[0], rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(graphed[1], eager[1], rtol=1e-12, atol=1e-14)
     assert len(b.graphs) == 1
+
+
+def test_autograd_is_a_subclass_loaded_by_name(corpus):
+    skip_unless_runnable("torch", {"device": "cpu"})
+    from backends.torch_autograd import AutogradTorchBackend
+    from backends.torch_backend import TorchBackend
+
+    layout = Layout(corpus.K, 4)
+    oracle = backends.load("torch", layout, "float64", device="cpu", grad="autograd")
+    manual = backends.load("torch", layout, "float64", device="cpu")
+    assert type(oracle) is AutogradTorchBackend and isinstance(oracle, TorchBackend)
+    assert type(manual) is TorchBackend and manual.grad == "manual" and oracle.grad == "autograd"

@@ -146,8 +146,8 @@ def test_a_short_run_on_the_builtin_corpus_reaches_a_stated_loss(make_backend):
 class Climbs(NumpyBackend):
     """A backend whose loss only ever rises: a run that learns nothing."""
 
-    def step(self, theta, mem, x, y, h0, eta):
-        loss, h = super().step(theta, mem, x, y, h0, eta)
+    def step(self, *args):
+        loss, h = super().step(*args)
         self.calls = getattr(self, "calls", 0) + 1
         return 1e3 + self.calls, h
 
