@@ -7,6 +7,7 @@ runs the same measurement code on a small text and checks its maths.
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from backends.numpy_backend import NumpyBackend
 from common.contract import Layout
 from common.data import Streams
+from tests.test_docs import server, site  # noqa: F401  (fixtures: the built site and a server for it)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = ROOT / "docs" / "make"
@@ -173,6 +175,7 @@ def test_the_run_measures_what_the_page_shows(corpus):
     for _, rho, sigma in data["radius"]:
         assert 0 < rho <= sigma + 1e-12  # the spectral radius never exceeds the largest singular value
     assert "| 60 |" in gradients.table(json.loads(json.dumps(data)))
+    assert "| 60 |" in gradients.lost_table(json.loads(json.dumps(data)))
 
 
 def test_the_gradients_table_is_made_from_the_committed_run():
@@ -180,6 +183,7 @@ def test_the_gradients_table_is_made_from_the_committed_run():
     data = json.loads((MAKE / "gradients.json").read_text())
     assert [int(u) for u in data["checkpoints"]] == list(gradients.CHECKPOINTS)
     assert (MAKE / "gradients_table.md").read_text() == gradients.table(data)
+    assert (MAKE / "gradients_lost.md").read_text() == gradients.lost_table(data)
 
 
 # ---- the gradient check's error against h ----
@@ -250,3 +254,46 @@ def test_what_starting_from_zero_costs_is_measured_on_the_model(corpus):
     assert r["W_radius"] <= r["W_norm"] + 1e-12
     samples = sampling.samples(backend, corpus, state.theta, state.h, [(1.0, 1.0), (0.0, 1.0)], length=30)
     assert [len(text) for *_, text in samples] == [30, 30]
+
+
+# ---- the new pages render in a browser with nothing wider than the page ----
+
+NEW_PAGES = ["unrolled", "worked-example", "minchar", "gradients", "gradcheck-error", "sampling"]
+MEASURE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const wide = [];
+  for (const e of document.querySelectorAll("div.arithmatex, .md-typeset__scrollwrap, pre > code, img")) {
+    const over = e.tagName === "IMG" ? e.getBoundingClientRect().right > innerWidth : e.scrollWidth > e.clientWidth + 1;
+    if (over) wide.push(e.tagName + ":" + (e.textContent || e.getAttribute("src")).slice(0, 60));
+  }
+  const out = document.createElement("div");
+  out.id = "overflow-report";
+  out.textContent = JSON.stringify({wide, maths: document.querySelectorAll("mjx-container").length});
+  document.body.appendChild(out);
+}, 3000));
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", NEW_PAGES)
+def test_the_new_pages_render_without_overflow(site, server, tmp_path, page):  # noqa: F811
+    from tests.test_docs import chromium
+
+    html = site / page / "index.html"
+    probe = html.with_name("probe.html")
+    probe.write_text(html.read_text().replace("</body>", MEASURE + "</body>"))
+    dom = chromium("--window-size=1280,1600", "--dump-dom", f"{server}/{page}/probe.html", tmp=tmp_path).stdout
+    report = re.search(r'<div id="overflow-report">(.*?)</div>', dom)
+    assert report, f"{page}: the page did not finish loading"
+    found = json.loads(report.group(1).replace("&quot;", '"'))
+    assert found["maths"] > 0, f"{page}: no maths rendered"
+    assert found["wide"] == [], f"{page}: wider than the page: {found['wide']}"
+
+
+def test_the_sampling_page_is_made_from_the_committed_run():
+    sampling = script("sampling")
+    data = json.loads((MAKE / "sampling.json").read_text())
+    assert (MAKE / "sampling_samples.md").read_text() == sampling.snippet(data)
+    assert (MAKE / "sampling_reset.md").read_text() == sampling.reset_table(data)
+    assert [[T, p] for T, p, _ in data["samples"]] == [list(s) for s in sampling.SETTINGS]
+    assert all(len(text) == sampling.LENGTH for *_, text in data["samples"])

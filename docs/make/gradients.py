@@ -11,8 +11,8 @@ model forward (no update) over the next chunks of the text and measures
 - the part of the gradient that truncation drops: how much the loss of one chunk would still
   add to dW, dU, db if BPTT went on through the 25 and 75 steps before the chunk.
 
-It writes docs/img/gradients.png, docs/make/gradients.json (the numbers) and
-docs/make/gradients_table.md (the table docs/gradients.md includes).
+It writes docs/img/gradients.png, docs/make/gradients.json (the numbers), and
+docs/make/gradients_table.md and gradients_lost.md (the tables docs/gradients.md includes).
 """
 
 import json
@@ -155,21 +155,33 @@ def record(corpus, checkpoints=CHECKPOINTS, m=M, n=MEASURED_CHUNKS, radius_at=RA
 
 
 def table(data: dict) -> str:
-    """The markdown table of docs/gradients.md."""
-    rows = [
-        "| update | smooth loss (per char, bits/char) | norm, k = 1 | k = 5 | k = 10 | k = 25 "
-        "| spectral radius of W | lost, 25 steps | lost, 75 steps |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    """The tables of docs/gradients.md#measured-on-a-real-run: the model and W; the norms of eq. (16)."""
+    radius = {int(u): (r, n) for u, r, n in data["radius"]}
+    one = [
+        "| update | smooth loss (sum over 25) | per character | bits per character "
+        "| spectral radius of $W$ | $\\lVert W \\rVert_2$ |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
-    radius = {u: r for u, r, _ in data["radius"]}
+    two = ["| update | norm of (16), $k = 1$ | $k = 5$ | $k = 10$ | $k = 25$ |", "|---:|---:|---:|---:|---:|"]
     for u, c in data["checkpoints"].items():
-        s = data["smooth"][u]
-        loss = "(none yet)" if math.isnan(s) else f"{s:.1f} ({s / TAU:.2f}, {s / TAU / math.log(2):.2f})"
+        s, (rho, norm) = data["smooth"][u], radius[int(u)]
+        loss = "- | - | -" if math.isnan(s) else f"{s:.1f} | {s / TAU:.2f} | {s / TAU / math.log(2):.2f}"
+        one.append(f"| {int(u):,} | {loss} | {rho:.2f} | {norm:.2f} |")
         med = c["median"]
-        rows.append(
-            f"| {int(u):,} | {loss} | {med[0]:.3g} | {med[4]:.3g} | {med[9]:.3g} | {med[24]:.3g} "
-            f"| {radius[int(u)]:.3f} | {100 * c['lost_median'][0]:.2g}% | {100 * c['lost_median'][2]:.2g}% |"
-        )
+        two.append(f"| {int(u):,} | {med[0]:.3g} | {med[4]:.3g} | {med[9]:.3g} | {med[24]:.2g} |")
+    return "\n".join(one) + "\n\n" + "\n".join(two) + "\n"
+
+
+def lost_table(data: dict) -> str:
+    """The table of docs/gradients.md#truncated-bptt: what truncation drops, relative to what it keeps."""
+    rows = [
+        "| update | lost, 25 steps back (median) | lost, 75 steps back (median) "
+        "| lost, 25 steps back (90th percentile) |",
+        "|---:|---:|---:|---:|",
+    ]
+    for u, c in data["checkpoints"].items():
+        lost = c["lost_median"]
+        rows.append(f"| {int(u):,} | {100 * lost[0]:.1f}% | {100 * lost[2]:.1f}% | {100 * c['lost_p90'][0]:.0f}% |")
     return "\n".join(rows) + "\n"
 
 
@@ -214,5 +226,6 @@ if __name__ == "__main__":
         DATA.write_text(json.dumps(data, indent=1) + "\n")
     here = Path(__file__).parent
     (here / "gradients_table.md").write_text(table(data))
+    (here / "gradients_lost.md").write_text(lost_table(data))
     plot(data, ROOT / "docs" / "img" / "gradients.png")
     print(table(data))

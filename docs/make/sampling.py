@@ -127,7 +127,7 @@ def samples(backend, corpus, theta, h, settings=SETTINGS, length=LENGTH) -> list
     return out
 
 
-def shown(text: str, width: int = 80) -> str:
+def shown(text: str, width: int = 70) -> str:
     """A sample as lines of at most width characters, its own line breaks shown as a return sign."""
     return "\n".join(textwrap.wrap(text.replace("\n", "\u21b5"), width, drop_whitespace=False)) or " "
 
@@ -141,13 +141,52 @@ def snippet(data: dict) -> str:
         f"{smooth:.1f} ({smooth / 25:.2f} per character, {smooth / 25 / math.log(2):.2f} bits per character). "
         f"Every sample starts from the hidden state training ended with, is primed with `{PRIME}` (not shown) "
         "and uses the same uniform random numbers; a return sign stands for a newline of the sample, and lines "
-        "are wrapped at 80.",
+        "are wrapped at 70.",
         "",
     ]
     for T, top_p, text in data["samples"]:
         name = "greedy (argmax)" if T == 0 else f"temperature {T:g}, top-p {top_p:g}"
         out += [f"**{name}**", "", "```text", shown(text), "```", ""]
     return "\n".join(out)
+
+
+def reset_table(data: dict) -> str:
+    """The table of docs/sampling.md#why-h-0-is-an-unusual-state."""
+    r, bits = data["reset"], 1 / math.log(2)
+    z, w = np.array(r["loss_from_zero"]) * bits, np.array(r["loss_warm"]) * bits
+    met = r["met"]
+    rows = [
+        (
+            "median norm of the warmed-up state $\\lVert h \\rVert$ (the most possible: 10)",
+            f"{r['state_norm_median']:.2f}",
+        ),
+        ("mean $\\lvert h_i \\rvert$ over units, characters and places", f"{r['mean_abs_h']:.2f}"),
+        ("share of units with $\\lvert h_i \\rvert > 0.95$", f"{100 * r['saturated']:.0f}%"),
+        (
+            "$\\lVert W \\rVert_2$, spectral radius of $W$ (one step's Jacobian at $h = 0$)",
+            f"{r['W_norm']:.1f}, {r['W_radius']:.1f}",
+        ),
+        (
+            "mean log growth of a small perturbation per step along the text (factor per step)",
+            f"{r['growth_per_step']:.2f} ({math.exp(r['growth_per_step']):.2f})",
+        ),
+        (
+            "share of places where the state from $h = 0$ met the warmed-up one, after 10 / 20 / 40 characters",
+            f"{100 * met[10]:.0f}% / {100 * met[20]:.0f}% / {100 * met[40]:.0f}%",
+        ),
+        ("bits for the first character, from $h = 0$ / warmed up", f"{z[0]:.2f} / {w[0]:.2f}"),
+        (
+            "bits per character over characters 1-10, from $h = 0$ / warmed up",
+            f"{z[:10].mean():.2f} / {w[:10].mean():.2f}",
+        ),
+        (
+            "bits per character over characters 11-40, from $h = 0$ / warmed up",
+            f"{z[10:].mean():.2f} / {w[10:].mean():.2f}",
+        ),
+        ("extra bits in all, over the first 40 characters, from $h = 0$", f"{(z - w).sum():.1f}"),
+    ]
+    out = ["| measured (300 places, 40 characters each) | |", "|---|---:|"]
+    return "\n".join(out + [f"| {name} | {value} |" for name, value in rows]) + "\n"
 
 
 def plot(data: dict, path: Path) -> None:
@@ -161,11 +200,17 @@ def plot(data: dict, path: Path) -> None:
     t = np.arange(len(r["distance_zero_warm"]))
     a.plot(t, r["distance_zero_warm"], label="from $h = 0$ against warmed up (median)")
     a.plot(t, r["distance_warm_warm"], label="two warm-ups, 100 and 250 characters (median)")
-    a.plot(t, 10 * np.array(r["met"]), ls="--", label="share of places where $h = 0$ has met it (x 10)")
+    a.set_ylim(0, 1.15 * max(r["distance_warm_warm"]))
     a.set_xlabel("characters read, t")
-    a.set_ylabel(r"$\|h_t - h'_t\|$")
+    a.set_ylabel(r"$\|h_t - h'_t\|$ (lines)")
     a.set_title("distance between hidden states on the same text")
-    a.legend(fontsize=8)
+    share = a.twinx()
+    share.plot(t, r["met"], ls="--", color="C2", label="share of places where $h = 0$ met the warm state")
+    share.set_ylim(0, 1)
+    share.set_ylabel("share of places (dashed)")
+    lines = a.get_legend_handles_labels()
+    more = share.get_legend_handles_labels()
+    a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="lower right")
     t = np.arange(1, len(r["loss_warm"]) + 1)
     b.plot(t, np.array(r["loss_from_zero"]) / math.log(2), "o-", ms=3, label="from $h = 0$")
     b.plot(t, np.array(r["loss_warm"]) / math.log(2), "o-", ms=3, label="from the warmed-up state")
@@ -196,5 +241,6 @@ if __name__ == "__main__":
         }
         DATA.write_text(json.dumps(data, indent=1) + "\n")
     DATA.with_name("sampling_samples.md").write_text(snippet(data))
+    DATA.with_name("sampling_reset.md").write_text(reset_table(data))
     plot(data, ROOT / "docs" / "img" / "sampling.png")
     print(snippet(data))
