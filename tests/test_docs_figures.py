@@ -297,3 +297,13 @@ def test_the_sampling_page_is_made_from_the_committed_run():
     assert (MAKE / "sampling_reset.md").read_text() == sampling.reset_table(data)
     assert [[T, p] for T, p, _ in data["samples"]] == [list(s) for s in sampling.SETTINGS]
     assert all(len(text) == sampling.LENGTH for *_, text in data["samples"])
+
+
+def test_adagrads_first_step_moves_every_weight_of_w_by_eta(corpus):
+    gradients = script("gradients")
+    rows = gradients.first_updates(corpus, n=2, m=10)
+    assert rows[0][1] == pytest.approx(gradients.ETA, rel=1e-2)  # first step: eta |g| / sqrt(g^2 + eps)
+    for _, largest, step, norm, rho in rows:
+        assert largest <= gradients.ETA * (1 + 1e-12)  # AdaGrad never moves an entry by more than eta
+        assert step <= gradients.ETA * 10 + 1e-12  # entries of at most eta: a norm of at most eta m
+        assert rho <= norm + 1e-12

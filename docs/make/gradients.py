@@ -128,6 +128,23 @@ def spectral(W: np.ndarray) -> tuple[float, float]:
     return float(np.abs(np.linalg.eigvals(W)).max()), float(np.linalg.norm(W, 2))
 
 
+def first_updates(corpus, n: int = 5, m: int = M) -> list[tuple]:
+    """For each of the first n updates: the largest change of an entry of W, the norm of the change, ||W||_2, rho(W)."""
+    layout = Layout(corpus.K, m)
+    backend = NumpyBackend(layout)
+    theta, mem = init_theta(layout, SIGMA, SEED), np.zeros(layout.size)
+    streams, h = Streams(corpus.ids, TAU, 1), np.zeros((m, 1))
+    rows = []
+    for u in range(n):
+        x, y = streams.chunk(u)
+        before = layout.views(theta).W.copy()  # (m, m)
+        _, h = backend.step(theta, mem, x, y, h, ETA)
+        step = layout.views(theta).W - before  # (m, m)
+        rho, norm = spectral(layout.views(theta).W)
+        rows.append((u + 1, float(np.abs(step).max()), float(np.linalg.norm(step, 2)), norm, rho))
+    return rows
+
+
 def record(corpus, checkpoints=CHECKPOINTS, m=M, n=MEASURED_CHUNKS, radius_at=RADIUS_AT) -> dict:
     """Train (numpy, defaults, seed 1) to the last checkpoint, measuring at each checkpoint."""
     layout = Layout(corpus.K, m)
@@ -217,8 +234,13 @@ def plot(data: dict, path: Path) -> None:
 DATA = Path(__file__).with_name("gradients.json")
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit("usage: python docs/make/gradients.py PATH/TO/goblet_book.txt  (or --plot: redraw from the json)")
+    if sys.argv[1] == "--first-updates":  # python docs/make/gradients.py --first-updates PATH
+        print("update  max |change of W_ij|  ||change of W||_2  ||W||_2  spectral radius")
+        for row in first_updates(read_corpus(sys.argv[2])):
+            print("{:6d}  {:20.4f}  {:17.2f}  {:7.2f}  {:15.2f}".format(*row))
+        sys.exit()
     if sys.argv[1] == "--plot":
         data = json.loads(DATA.read_text())
     else:
