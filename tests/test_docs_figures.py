@@ -228,7 +228,7 @@ def test_the_gradcheck_error_measurement_is_reproduced():
 
 
 @pytest.mark.parametrize("temperature, top_p", [(1.0, 1.0), (1.7, 0.6), (0.5, 0.9), (0.0, 1.0)])
-def test_the_sampler_draws_from_eqs_17_and_18(temperature, top_p):
+def test_the_sampler_draws_from_eqs_21_and_22(temperature, top_p):
     from common.sampling import choose
 
     sampling = script("sampling")

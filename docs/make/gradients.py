@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from backends.numpy_backend import NumpyBackend  # noqa: E402
-from common.contract import Layout  # noqa: E402
+from common.contract import Layout, Optimizer  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 
@@ -138,7 +138,7 @@ def first_updates(corpus, n: int = 5, m: int = M) -> list[tuple]:
     for u in range(n):
         x, y = streams.chunk(u)
         before = layout.views(theta).W.copy()  # (m, m)
-        _, h = backend.step(theta, mem, x, y, h, ETA)
+        _, h = backend.step(theta, mem, x, y, h, Optimizer("adagrad", ETA), u + 1)
         step = layout.views(theta).W - before  # (m, m)
         rho, norm = spectral(layout.views(theta).W)
         rows.append((u + 1, float(np.abs(step).max()), float(np.linalg.norm(step, 2)), norm, rho))
@@ -166,20 +166,20 @@ def record(corpus, checkpoints=CHECKPOINTS, m=M, n=MEASURED_CHUNKS, radius_at=RA
         if i == 0:
             h = np.zeros((m, 1))
         x, y = streams.chunk(i)
-        loss, h = backend.step(theta, mem, x, y, h, ETA)
+        loss, h = backend.step(theta, mem, x, y, h, Optimizer("adagrad", ETA), u + 1)
         smooth = loss if u == 0 else 0.999 * smooth + 0.001 * loss
     return out
 
 
 def table(data: dict) -> str:
-    """The tables of docs/gradients.md#measured-on-a-real-run: the model and W; the norms of eq. (16)."""
+    """The tables of docs/gradients.md#measured-on-a-real-run: the model and W; the norms of eq. (20)."""
     radius = {int(u): (r, n) for u, r, n in data["radius"]}
     one = [
         "| update | smooth loss (sum over 25) | per character | bits per character "
         "| spectral radius of $W$ | $\\lVert W \\rVert_2$ |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
-    two = ["| update | norm of (16), $k = 1$ | $k = 5$ | $k = 10$ | $k = 25$ |", "|---:|---:|---:|---:|---:|"]
+    two = ["| update | norm of (20), $k = 1$ | $k = 5$ | $k = 10$ | $k = 25$ |", "|---:|---:|---:|---:|---:|"]
     for u, c in data["checkpoints"].items():
         s, (rho, norm) = data["smooth"][u], radius[int(u)]
         loss = "- | - | -" if math.isnan(s) else f"{s:.1f} | {s / TAU:.2f} | {s / TAU / math.log(2):.2f}"

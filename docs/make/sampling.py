@@ -71,7 +71,7 @@ def reset_effect(backend, theta, ids: np.ndarray, places=PLACES, warm=WARM, step
     the same between the two warm states, the share of places where the state from h = 0 has met
     the warm one (distance below MET), and the mean loss of the t-th character from each start.
     Along the warm trajectories: how saturated the units are, and the mean log growth per step of
-    a small perturbation (eq. 16 applied step by step: negative means the dynamics contract).
+    a small perturbation (eq. 20 applied step by step: negative means the dynamics contract).
     """
     m, W = backend.layout.m, backend.layout.views(theta).W
     rng = np.random.default_rng(seed)
