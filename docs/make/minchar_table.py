@@ -77,7 +77,7 @@ ROWS = [
         ["mem += dparam * dparam", "param += -learning_rate"],
         "(12)",
         "AdaGrad",
-        ["mem += grad * grad", "theta -= delta"],
+        ["M += grad * grad", "theta -= delta"],
     ),
 ]
 
