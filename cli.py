@@ -17,7 +17,7 @@ from typer._click.core import ParameterSource  # typer vendors click; pinned in 
 from typer._click.exceptions import ClickException
 
 import backends
-from common import bench, checkpoint, run
+from common import bench, checkpoint, neurons, neurons_html, run
 from common import gradcheck as gc
 from common.contract import Layout
 from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus
@@ -442,6 +442,33 @@ def backends_cmd() -> None:
             typer.echo(f"{name:<7}available (default device: {device})")
         else:
             typer.echo(f"{name:<7}unavailable: {reason}")
+
+
+FeatureName = Enum("FeatureName", {n: n for n in neurons.FEATURES}, type=str)
+
+
+@app.command("neurons")
+def neurons_cmd(
+    path: Annotated[Path, typer.Argument(help="A run folder, or a best.npz / checkpoint.npz file.")],
+    data: Annotated[Path | None, typer.Option(help="A UTF-8 text file holding the passage.")] = None,
+    text: Annotated[str | None, typer.Option(help="The passage itself, instead of --data.")] = None,
+    start: Annotated[int, typer.Option(help="Where the passage starts in --data (characters).")] = 0,
+    length: Annotated[int, typer.Option(help="Characters in the passage.")] = 3000,
+    feature: Annotated[
+        list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
+) -> None:
+    """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
+    name, warmup, shown = neurons.passage(data, text, start, length)
+    file = neurons.model_file(path)
+    params, meta = checkpoint.load_model(file)
+    names = [f.value for f in feature] if feature else list(neurons.FEATURES)
+    H = neurons.activations(params, encode(shown, meta["chars"]), encode(warmup, meta["chars"]))  # (T, m)
+    picks = neurons.pick(H, shown, names)
+    out = out or file.parent / "neurons.html"
+    out.write_text(neurons_html.page(f"What the units of {file} track in {name}", shown, H, picks), encoding="utf-8")
+    typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
 
 
 if __name__ == "__main__":
