@@ -69,6 +69,7 @@ FEATURES = {
     "capital": ("in a word that starts with a capital", capitalised_word),
     "sentence-end": ("after the end of a sentence", after_sentence_end),
     "space": ("a space", lambda s: np.array([ch == " " for ch in s], dtype=float)),
+    "vowel": ("a vowel (a, e, i, o, u)", lambda s: np.array([ch in "aeiouAEIOU" for ch in s], dtype=float)),
 }
 
 
@@ -97,12 +98,22 @@ def correlations(H: np.ndarray, F: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12)
 
 
-def pick(H: np.ndarray, text: str, names: list[str]) -> list[tuple[str, int, float]]:
-    """(feature, unit, r) for each named feature that varies in text: the unit with the largest |r|."""
+def probe(H: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """r of the best linear readout of all units (least squares, fitted on the first half, measured on
+    the second), (F,): how much of each feature h_t holds at all, spread over the units or not."""
+    X = np.hstack([H, np.ones((len(H), 1))])  # (T, m + 1)
+    half = len(H) // 2
+    w = np.linalg.lstsq(X[:half], F[:half], rcond=None)[0]  # (m + 1, F)
+    return np.diag(correlations(X[half:] @ w, F[half:]))  # (F,)
+
+
+def pick(H: np.ndarray, text: str, names: list[str]) -> list[tuple[str, int, float, float]]:
+    """(feature, unit, r, r of all units) for each named feature that varies in text: the unit with the largest |r|."""
     F = features(text, names)  # (T, F)
     R = correlations(H, F)  # (m, F)
     best = np.abs(R).argmax(axis=0)  # (F,)
-    return [(n, int(best[j]), float(R[best[j], j])) for j, n in enumerate(names) if F[:, j].std() > 0]
+    whole = probe(H, F)  # (F,)
+    return [(n, int(best[j]), float(R[best[j], j]), float(whole[j])) for j, n in enumerate(names) if F[:, j].std() > 0]
 
 
 def passage(data: Path | None, text: str | None, start: int, length: int) -> tuple[str, str, str]:
@@ -129,9 +140,9 @@ def model_file(path: Path) -> Path:
     return path / ("best.npz" if (path / "best.npz").exists() else "checkpoint.npz") if path.is_dir() else path
 
 
-def table(picks: list[tuple[str, int, float]], names: list[str]) -> str:
+def table(picks: list[tuple[str, int, float, float]], names: list[str]) -> str:
     """The picks as lines a terminal shows."""
-    lines = [f"{'feature':<15}{'unit':>6}{'r':>8}  what a reader sees"]
-    lines += [f"{n:<15}{u:>6}{r:>+8.2f}  {FEATURES[n][0]}" for n, u, r in picks]
+    lines = [f"{'feature':<15}{'unit':>6}{'r':>8}{'all units':>11}  what a reader sees"]
+    lines += [f"{n:<15}{u:>6}{r:>+8.2f}{a:>+11.2f}  {FEATURES[n][0]}" for n, u, r, a in picks]
     flat = [n for n in names if n not in {p[0] for p in picks}]
     return "\n".join(lines + ([f"not in the passage (no variation): {', '.join(flat)}"] if flat else []))

@@ -50,14 +50,17 @@ def coloured(text: str, h: np.ndarray) -> str:
     return "".join(out)
 
 
-def page(title: str, text: str, H: np.ndarray, picks: list[tuple[str, int, float]]) -> str:
+def page(title: str, text: str, H: np.ndarray, picks: list[tuple[str, int, float, float]]) -> str:
     """The whole page: a table of the picks, a colour scale, then the passage once per pick."""
-    rows = "".join(f"<tr><td>{html.escape(FEATURES[n][0])}</td><td>{u}</td><td>{r:+.2f}</td></tr>" for n, u, r in picks)
+    rows = "".join(
+        f"<tr><td>{html.escape(FEATURES[n][0])}</td><td>{u}</td><td>{r:+.2f}</td><td>{a:+.2f}</td></tr>"
+        for n, u, r, a in picks
+    )
     scale = "".join(f'<span class="{cls(k)}">{k / LEVELS:+.1f}</span>' for k in range(-LEVELS, LEVELS + 1, 2))
     sections = "".join(
         f'<h2 id="{n}">Unit {u}: {html.escape(FEATURES[n][0])} (r = {r:+.2f})</h2>\n'
         f'<div class="passage" data-unit="{u}">{coloured(text, H[:, u])}</div>\n'
-        for n, u, r in picks
+        for n, u, r, _ in picks
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -65,8 +68,10 @@ def page(title: str, text: str, H: np.ndarray, picks: list[tuple[str, int, float
 <body><h1>{html.escape(title)}</h1>
 <p>Each character is coloured by one hidden unit's h<sub>t</sub> after the model has read it:
 red h &gt; 0, blue h &lt; 0 (hover a character for its value). Each unit shown is the one whose
-activation correlates best (Pearson's r) with something a reader can see.</p>
-<table><tr><th>feature</th><th>unit</th><th>r</th></tr>{rows}</table>
+activation correlates best (Pearson's r) with something a reader can see. "All units" is the r of
+the best linear readout of every unit at once (least squares fitted on the first half of the passage,
+measured on the second): how much of the feature the hidden state holds at all.</p>
+<table><tr><th>feature</th><th>unit</th><th>r</th><th>all units, r</th></tr>{rows}</table>
 <p class="scale">h: {scale}</p>
 {sections}</body></html>
 """

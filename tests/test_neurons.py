@@ -53,8 +53,18 @@ def test_pick_finds_the_unit_planted_to_track_quotes(text, sign):
     rng = np.random.default_rng(1)
     H = np.tanh(rng.standard_normal((len(passage), 12)))  # (T, m)
     H[:, 7] = sign * (0.8 * quotes - 0.4) + 0.3 * rng.standard_normal(len(passage))
-    picks = {n: (u, r) for n, u, r in neurons.pick(H, passage, ["quotes", "line"])}
+    picks = {n: (u, r) for n, u, r, _ in neurons.pick(H, passage, ["quotes", "line"])}
     assert picks["quotes"][0] == 7 and sign * picks["quotes"][1] > 0.7
+
+
+def test_the_readout_of_all_units_sees_a_feature_spread_over_two():
+    rng = np.random.default_rng(3)
+    H = rng.standard_normal((400, 5))  # (T, m)
+    F = np.stack([H[:, 0] + H[:, 1], rng.standard_normal(400)], axis=1)  # (T, 2): spread, and unrelated
+    single = np.abs(neurons.correlations(H, F)).max(axis=0)
+    whole = neurons.probe(H, F)
+    assert single[0] < 0.8 and whole[0] > 0.99  # no one unit holds it; the units together do
+    assert abs(whole[1]) < 0.2  # held out: noise is not fitted into a correlation
 
 
 def word_model(chars: str, unit: int, m: int = 6) -> Params:
@@ -101,7 +111,7 @@ def test_a_browser_colours_the_expected_characters(tmp_path):
     H = np.zeros((len(passage), 3))  # (T, m)
     H[:, 1] = 0.9 * quotes - 0.02  # red inside quotes; outside |h| rounds to level 0: white
     H[:, 2] = -0.7  # blue everywhere
-    picks = [("quotes", 1, 1.0), ("space", 2, 0.0)]
+    picks = [("quotes", 1, 1.0, 1.0), ("space", 2, 0.0, 0.0)]
     counter = """<pre id="count"></pre><script>
       const n = [...document.querySelectorAll('.passage')].map(d => [...d.children].filter(
         s => getComputedStyle(s).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
