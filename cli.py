@@ -453,21 +453,24 @@ def neurons_cmd(
     data: Annotated[Path | None, typer.Option(help="A UTF-8 text file holding the passage.")] = None,
     text: Annotated[str | None, typer.Option(help="The passage itself, instead of --data.")] = None,
     start: Annotated[int, typer.Option(help="Where the passage starts in --data (characters).")] = 0,
-    length: Annotated[int, typer.Option(help="Characters in the passage.")] = 3000,
+    length: Annotated[int, typer.Option(help="Characters in the passage (units are found on all of them).")] = 3000,
+    show: Annotated[int, typer.Option(help="Characters of the passage coloured in the page.")] = 2000,
     feature: Annotated[
         list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
 ) -> None:
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
-    name, warmup, shown = neurons.passage(data, text, start, length)
+    if show < 1:
+        raise BadInput(f"--show must be a positive integer (got {show})")
+    name, warmup, passage = neurons.passage(data, text, start, length)
     file = neurons.model_file(path)
     params, meta = checkpoint.load_model(file)
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
-    H = neurons.activations(params, encode(shown, meta["chars"]), encode(warmup, meta["chars"]))  # (T, m)
-    picks = neurons.pick(H, shown, names)
+    H = neurons.activations(params, encode(passage, meta["chars"]), encode(warmup, meta["chars"]))  # (T, m)
+    picks = neurons.pick(H, passage, names)
     out = out or file.parent / "neurons.html"
-    out.write_text(neurons_html.page(f"What the units of {file} track in {name}", shown, H, picks), encoding="utf-8")
+    neurons_html.write(out, neurons_html.page(f"What the units of {file} track in {name}", passage[:show], H, picks))
     typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
 
 

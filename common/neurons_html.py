@@ -6,9 +6,11 @@ h < 0, deeper for larger |h|, in LEVELS steps each way; a newline shows as a ret
 """
 
 import html
+from pathlib import Path
 
 import numpy as np
 
+from common.errors import BadInput
 from common.neurons import FEATURES
 
 LEVELS = 10  # colour steps on each side of zero; |h| < 0.5 / LEVELS is left white
@@ -31,7 +33,7 @@ def colour_css() -> str:
     """One class per level: .p1 ... .pLEVELS red, .n1 ... .nLEVELS blue."""
     rules = []
     for k in range(1, LEVELS + 1):
-        a = k / LEVELS
+        a = 0.8 * k / LEVELS  # at most 0.8: the letters stay legible
         rules.append(f".p{k} {{ background: rgba(220, 40, 30, {a:.2f}); }}")
         rules.append(f".n{k} {{ background: rgba(30, 90, 220, {a:.2f}); }}")
     return "\n".join(rules)
@@ -75,3 +77,11 @@ measured on the second): how much of the feature the hidden state holds at all.<
 <p class="scale">h: {scale}</p>
 {sections}</body></html>
 """
+
+
+def write(path: Path, page: str) -> None:
+    """The page to path; one clear BadInput if it cannot be written there."""
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise BadInput(f"cannot write {path}: {e.strerror}") from None

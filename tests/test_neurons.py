@@ -86,7 +86,7 @@ def model_file(tmp_path, corpus):
 
 
 def test_the_command_finds_the_letter_unit_and_writes_a_self_contained_page(tmp_path, model_file, corpus_file):
-    r = runner.invoke(app, ["neurons", str(tmp_path), "--data", str(corpus_file), "--length", "500"])
+    r = runner.invoke(app, ["neurons", str(tmp_path), "--data", str(corpus_file), "--length", "900", "--show", "500"])
     assert r.exit_code == 0, r.output
     word = [line.split() for line in r.output.splitlines() if line.startswith("word ")]
     assert word[0][1] == "4" and float(word[0][2]) > 0.99, r.output
@@ -137,6 +137,9 @@ def test_a_browser_colours_the_expected_characters(tmp_path):
         (["{run}", "--data", "{data}", "--start", "99999999"], "nothing to show"),
         (["{run}", "--text", "ab", "--length", "1"], "--length >= 2"),
         (["{run}", "--text", "ab", "--feature", "colour"], "colour"),
+        (["{run}", "--text", "ab", "--show", "0"], "--show"),
+        (["{run}", "--text", "ab", "--out", "{run}/no/such/dir/x.html"], "cannot write"),
+        (["{data}", "--text", "ab"], "not a model file"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, model_file, corpus_file, args, message):
