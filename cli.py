@@ -467,11 +467,13 @@ def neurons_cmd(
     file = neurons.model_file(path)
     params, meta = checkpoint.load_model(file)
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
-    H = neurons.activations(params, encode(passage, meta["chars"]), encode(warmup, meta["chars"]))  # (T, m)
+    h0, origin = neurons.start_state(file, meta)
+    H = neurons.activations(params, encode(passage, meta["chars"]), encode(warmup, meta["chars"]), h0)  # (T, m)
     picks = neurons.pick(H, passage, names)
     out = out or file.parent / "neurons.html"
-    neurons_html.write(out, neurons_html.page(f"What the units of {file} track in {name}", passage[:show], H, picks))
-    typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
+    title = f"What the units of {file} track in {name}"
+    neurons_html.write(out, neurons_html.page(title, f"h starts from {origin}", passage[:show], H, picks))
+    typer.echo(f"h starts from {origin}\n{neurons.table(picks, names)}\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -78,10 +78,26 @@ def features(text: str, names: list[str]) -> np.ndarray:
     return np.stack([FEATURES[n][1](text) for n in names], axis=1)  # (T, F)
 
 
-def activations(p: Params, ids: np.ndarray, warmup: np.ndarray) -> np.ndarray:
-    """h_t after each character of ids by eqs. (1)-(2) (docs: model.md), from the h warmup leaves; (T, m)."""
+def start_state(file: Path, meta: dict) -> tuple[np.ndarray, str]:
+    """h_0 before the warm-up, and where it comes from: the hidden state training left in the run's
+    checkpoint (stream 1), else zeros. From h = 0 a trained model can fall into another attractor
+    and never leave it (docs: neurons.md#where-h-starts)."""
+    from common.checkpoint import load
+
+    m = int(meta["hidden"])
+    for f in dict.fromkeys([file, file.parent / "checkpoint.npz"]):
+        if f.is_file():
+            arrays, their = load(f)
+            h = arrays.get("h")  # (m, B)
+            if h is not None and h.shape[0] == m and their.get("chars") == meta["chars"] and np.isfinite(h).all():
+                return h[:, 0].astype(float), f"the hidden state training left in {f}"
+    return np.zeros(m), "h = 0 (no checkpoint beside the model holds a hidden state)"
+
+
+def activations(p: Params, ids: np.ndarray, warmup: np.ndarray, h0: np.ndarray) -> np.ndarray:
+    """h_t after each character of ids by eqs. (1)-(2) (docs: model.md), from h0 and then warmup; (T, m)."""
     U, W, b = p.U, p.W, p.b[:, 0]
-    h = np.zeros(W.shape[0])  # (m,)
+    h = h0  # (m,)
     for x in warmup:
         h = np.tanh(W @ h + U[:, x] + b)  # (m,)
     H = np.empty((len(ids), len(h)))  # (T, m)

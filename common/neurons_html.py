@@ -52,7 +52,7 @@ def coloured(text: str, h: np.ndarray) -> str:
     return "".join(out)
 
 
-def page(title: str, text: str, H: np.ndarray, picks: list[tuple[str, int, float, float]]) -> str:
+def page(title: str, note: str, text: str, H: np.ndarray, picks: list[tuple[str, int, float, float]]) -> str:
     """The whole page: a table of the picks, a colour scale, then the passage once per pick."""
     rows = "".join(
         f"<tr><td>{html.escape(FEATURES[n][0])}</td><td>{u}</td><td>{r:+.2f}</td><td>{a:+.2f}</td></tr>"
@@ -72,7 +72,7 @@ def page(title: str, text: str, H: np.ndarray, picks: list[tuple[str, int, float
 red h &gt; 0, blue h &lt; 0 (hover a character for its value). Each unit shown is the one whose
 activation correlates best (Pearson's r) with something a reader can see. "All units" is the r of
 the best linear readout of every unit at once (least squares fitted on the first half of the passage,
-measured on the second): how much of the feature the hidden state holds at all.</p>
+measured on the second): how much of the feature the hidden state holds at all. {html.escape(note)}.</p>
 <table><tr><th>feature</th><th>unit</th><th>r</th><th>all units, r</th></tr>{rows}</table>
 <p class="scale">h: {scale}</p>
 {sections}</body></html>

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from common import neurons, neurons_html
-from common.checkpoint import save_model
+from common.checkpoint import load_model, read_checkpoint, save_model
 from common.contract import Params
 from tests.test_docs import chromium
 
@@ -97,6 +97,20 @@ def test_the_command_finds_the_letter_unit_and_writes_a_self_contained_page(tmp_
     assert page.count("<span class=") - 11 == 500 * picks  # one span per character per unit, 11 in the scale
 
 
+def test_h_starts_where_training_left_it(tmp_path, corpus_file):
+    run = tmp_path / "run"
+    args = ["train", "--data", str(corpus_file), "--hidden", "8", "--updates", "30", "--sample-every", "0", "--out"]
+    assert runner.invoke(app, [*args, str(run)]).exit_code == 0
+    params, meta = load_model(run / "best.npz")
+    h0, origin = neurons.start_state(run / "best.npz", meta)
+    assert np.array_equal(h0, read_checkpoint(run / "checkpoint.npz")[0]["h"][:, 0]) and "checkpoint.npz" in origin
+    (run / "checkpoint.npz").unlink()
+    h0, origin = neurons.start_state(run / "best.npz", meta)
+    assert not h0.any() and origin.startswith("h = 0")
+    r = runner.invoke(app, ["neurons", str(run), "--text", "the model"])
+    assert r.exit_code == 0 and r.output.startswith("h starts from h = 0"), r.output
+
+
 def test_the_warm_up_is_the_text_before_the_passage(tmp_path):
     data = tmp_path / "t.txt"
     data.write_text("abcdefgh")
@@ -117,7 +131,7 @@ def test_a_browser_colours_the_expected_characters(tmp_path):
         s => getComputedStyle(s).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
       document.getElementById('count').textContent = n.join(',');</script></body>"""
     page = tmp_path / "page.html"
-    page.write_text(neurons_html.page("t", passage, H, picks).replace("</body>", counter), encoding="utf-8")
+    page.write_text(neurons_html.page("t", "note", passage, H, picks).replace("</body>", counter), encoding="utf-8")
     dom = chromium("--dump-dom", page.as_uri(), tmp=tmp_path).stdout
     count = re.search(r'<pre id="count">([0-9,]+)</pre>', dom)
     assert count, dom[-2000:]
