@@ -127,15 +127,18 @@ def test_a_browser_colours_the_expected_characters(tmp_path):
     H[:, 2] = -0.7  # blue everywhere
     picks = [("quotes", 1, 1.0, 1.0), ("space", 2, 0.0, 0.0)]
     counter = """<pre id="count"></pre><script>
-      const n = [...document.querySelectorAll('.passage')].map(d => [...d.children].filter(
-        s => getComputedStyle(s).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
-      document.getElementById('count').textContent = n.join(',');</script></body>"""
+      const n = [...document.querySelectorAll('.passage')].map(d => [...d.children]).map(spans => [
+        spans.filter(s => getComputedStyle(s).backgroundColor !== 'rgba(0, 0, 0, 0)').length,
+        spans.filter(s => getComputedStyle(s).textDecorationLine === 'underline').length]);
+      document.getElementById('count').textContent = n.join(';');</script></body>"""
     page = tmp_path / "page.html"
     page.write_text(neurons_html.page("t", "note", passage, H, picks).replace("</body>", counter), encoding="utf-8")
     dom = chromium("--dump-dom", page.as_uri(), tmp=tmp_path).stdout
-    count = re.search(r'<pre id="count">([0-9,]+)</pre>', dom)
+    count = re.search(r'<pre id="count">([0-9,;]+)</pre>', dom)
     assert count, dom[-2000:]
-    assert count.group(1) == f"{int(quotes.sum())},{len(passage)}"
+    coloured, underlined = int(quotes.sum()), int(quotes.sum())  # unit 1: red and underlined inside quotes
+    everywhere, spaces = len(passage), passage.count(" ")  # unit 2: blue everywhere, spaces underlined
+    assert count.group(1) == f"{coloured},{underlined};{everywhere},{spaces}"
     shot = tmp_path / "page.png"
     chromium(f"--screenshot={shot}", "--window-size=900,500", page.as_uri(), tmp=tmp_path)
     assert shot.stat().st_size > 5_000
