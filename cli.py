@@ -459,6 +459,7 @@ def neurons_cmd(
         list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
+    from_zero: Annotated[bool, typer.Option(help="Start h at 0, not where training left it.")] = False,
 ) -> None:
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
     if show < 1:
@@ -467,13 +468,16 @@ def neurons_cmd(
     file = neurons.model_file(path)
     params, meta = checkpoint.load_model(file)
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
-    h0, origin = neurons.start_state(file, meta)
-    H = neurons.activations(params, encode(passage, meta["chars"]), encode(warmup, meta["chars"]), h0)  # (T, m)
+    h0, origin = neurons.start_state(file, meta, from_zero)
+    ids = encode(passage, meta["chars"])
+    H = neurons.activations(params, ids, encode(warmup, meta["chars"]), h0)  # (T, m)
     picks = neurons.pick(H, passage, names)
     out = out or file.parent / "neurons.html"
     title = f"What the units of {file} track in {name}"
     neurons_html.write(out, neurons_html.page(title, f"h starts from {origin}", passage[:show], H, picks))
-    typer.echo(f"h starts from {origin}\n{neurons.table(picks, names)}\nwrote {out}")
+    bits = neurons.bits_per_char(params, H, ids)
+    typer.echo(f"h starts from {origin}; the model reads the passage at {bits:.2f} bits/character")
+    typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
 
 
 if __name__ == "__main__":

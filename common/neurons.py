@@ -78,20 +78,20 @@ def features(text: str, names: list[str]) -> np.ndarray:
     return np.stack([FEATURES[n][1](text) for n in names], axis=1)  # (T, F)
 
 
-def start_state(file: Path, meta: dict) -> tuple[np.ndarray, str]:
+def start_state(file: Path, meta: dict, from_zero: bool = False) -> tuple[np.ndarray, str]:
     """h_0 before the warm-up, and where it comes from: the hidden state training left in the run's
     checkpoint (stream 1), else zeros. From h = 0 a trained model can fall into another attractor
     and never leave it (docs: neurons.md#where-h-starts)."""
     from common.checkpoint import load
 
     m = int(meta["hidden"])
-    for f in dict.fromkeys([file, file.parent / "checkpoint.npz"]):
+    for f in dict.fromkeys([file, file.parent / "checkpoint.npz"] if not from_zero else []):
         if f.is_file():
             arrays, their = load(f)
             h = arrays.get("h")  # (m, B)
             if h is not None and h.shape[0] == m and their.get("chars") == meta["chars"] and np.isfinite(h).all():
                 return h[:, 0].astype(float), f"the hidden state training left in {f}"
-    return np.zeros(m), "h = 0 (no checkpoint beside the model holds a hidden state)"
+    return np.zeros(m), "h = 0" + ("" if from_zero else " (no checkpoint beside the model holds a hidden state)")
 
 
 def activations(p: Params, ids: np.ndarray, warmup: np.ndarray, h0: np.ndarray) -> np.ndarray:
@@ -104,6 +104,14 @@ def activations(p: Params, ids: np.ndarray, warmup: np.ndarray, h0: np.ndarray) 
     for t, x in enumerate(ids):
         h = H[t] = np.tanh(W @ h + U[:, x] + b)  # (m,)
     return H
+
+
+def bits_per_char(p: Params, H: np.ndarray, ids: np.ndarray) -> float:
+    """How well the model reads the passage: mean -log2 p_t[next character] by eqs. (3)-(5) (docs: model.md)."""
+    O = H[:-1] @ p.V.T + p.c[:, 0]  # (T - 1, K)  o_t for every step but the last
+    O -= O.max(axis=1, keepdims=True)  # softmax is shift-invariant
+    loss = np.log(np.exp(O).sum(axis=1)) - O[np.arange(len(O)), ids[1:]]  # (T - 1,)  nats
+    return float(loss.mean() / np.log(2))
 
 
 def correlations(H: np.ndarray, F: np.ndarray) -> np.ndarray:

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import backends
 from cli import app
 from common import neurons, neurons_html
 from common.checkpoint import load_model, read_checkpoint, save_model
-from common.contract import Params
+from common.contract import Layout, Params
+from common.weights import init_theta
 from tests.test_docs import chromium
 
 runner = CliRunner()
@@ -78,6 +80,15 @@ def word_model(chars: str, unit: int, m: int = 6) -> Params:
     return Params(U, W, rng.standard_normal((K, m)), np.zeros((m, 1)), np.zeros((K, 1)))
 
 
+def test_bits_per_character_is_the_backends_loss(corpus):
+    layout = Layout(corpus.K, 6)
+    theta = init_theta(layout, 0.3, seed=4)
+    p, ids, h0 = layout.unpack(theta), corpus.ids[:80], np.linspace(-0.5, 0.5, 6)
+    H = neurons.activations(p, ids, ids[:0], h0)  # (T, m)
+    loss, _ = backends.load("numpy", layout, "float64").forward(theta, ids[:-1, None], ids[1:, None], h0[:, None])
+    assert neurons.bits_per_char(p, H, ids) == pytest.approx(loss / (79 * np.log(2)), rel=1e-12)
+
+
 @pytest.fixture
 def model_file(tmp_path, corpus):
     path = tmp_path / "best.npz"
@@ -104,6 +115,8 @@ def test_h_starts_where_training_left_it(tmp_path, corpus_file):
     params, meta = load_model(run / "best.npz")
     h0, origin = neurons.start_state(run / "best.npz", meta)
     assert np.array_equal(h0, read_checkpoint(run / "checkpoint.npz")[0]["h"][:, 0]) and "checkpoint.npz" in origin
+    r = runner.invoke(app, ["neurons", str(run), "--text", "the model", "--from-zero"])
+    assert r.exit_code == 0 and r.output.startswith("h starts from h = 0;"), r.output
     (run / "checkpoint.npz").unlink()
     h0, origin = neurons.start_state(run / "best.npz", meta)
     assert not h0.any() and origin.startswith("h = 0")
