@@ -465,18 +465,16 @@ def neurons_cmd(
     if show < 1:
         raise BadInput(f"--show must be a positive integer (got {show})")
     name, warmup, passage = neurons.passage(data, text, start, length)
-    file = neurons.model_file(path)
-    params, meta = checkpoint.load_model(file)
+    params, meta, h0, origin = neurons.model(path, from_zero)
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
-    h0, origin = neurons.start_state(file, meta, from_zero)
     ids = encode(passage, meta["chars"])
     H = neurons.activations(params, ids, encode(warmup, meta["chars"]), h0)  # (T, m)
     picks = neurons.pick(H, passage, names)
-    out = out or file.parent / "neurons.html"
-    title = f"What the units of {file} track in {name}"
-    neurons_html.write(out, neurons_html.page(title, f"h starts from {origin}", passage[:show], H, picks))
+    out = out or (path if path.is_dir() else path.parent) / "neurons.html"
+    page = neurons_html.page(f"What the units track in {name}", f"Model: {origin}", passage[:show], H, picks)
+    neurons_html.write(out, page)
     bits = neurons.bits_per_char(params, H, ids)
-    typer.echo(f"h starts from {origin}; the model reads the passage at {bits:.2f} bits/character")
+    typer.echo(f"model: {origin}; it reads the passage at {bits:.2f} bits/character")
     typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
 
 

@@ -78,20 +78,24 @@ def features(text: str, names: list[str]) -> np.ndarray:
     return np.stack([FEATURES[n][1](text) for n in names], axis=1)  # (T, F)
 
 
-def start_state(file: Path, meta: dict, from_zero: bool = False) -> tuple[np.ndarray, str]:
-    """h_0 before the warm-up, and where it comes from: the hidden state training left in the run's
-    checkpoint (stream 1), else zeros. From h = 0 a trained model can fall into another attractor
-    and never leave it (docs: neurons.md#where-h-starts)."""
-    from common.checkpoint import load
+def model(path: Path, from_zero: bool = False) -> tuple[Params, dict, np.ndarray, str]:
+    """Parameters, meta, and the h_0 that goes with them, and where they come from.
 
-    m = int(meta["hidden"])
-    for f in dict.fromkeys([file, file.parent / "checkpoint.npz"] if not from_zero else []):
-        if f.is_file():
-            arrays, their = load(f)
-            h = arrays.get("h")  # (m, B)
-            if h is not None and h.shape[0] == m and their.get("chars") == meta["chars"] and np.isfinite(h).all():
-                return h[:, 0].astype(float), f"the hidden state training left in {f}"
-    return np.zeros(m), "h = 0" + ("" if from_zero else " (no checkpoint beside the model holds a hidden state)")
+    A run's checkpoint holds the latest parameters and the hidden state training left with them:
+    a state the model reads well from. From h = 0, or from another update's h, a trained model can
+    fall into another attractor and never leave it (docs: neurons.md#where-h-starts). Without a
+    checkpoint (a model file that holds no h), or with from_zero, h starts at 0.
+    """
+    from common.checkpoint import load, load_model
+
+    if path.is_dir():
+        path = path / ("checkpoint.npz" if (path / "checkpoint.npz").exists() else "best.npz")
+    arrays, meta = load(path)
+    params, meta = load_model(path, "last" if meta.get("kind") == "checkpoint" else "best")
+    m, h = int(meta["hidden"]), arrays.get("h")  # h: (m, B), if the file has one
+    if from_zero or h is None or h.ndim != 2 or h.shape[0] != m or not np.isfinite(h).all():
+        return params, meta, np.zeros(m), f"{path}, h = 0"
+    return params, meta, h[:, 0].astype(float), f"{path}: its latest parameters and the h training left with them"
 
 
 def activations(p: Params, ids: np.ndarray, warmup: np.ndarray, h0: np.ndarray) -> np.ndarray:
@@ -157,11 +161,6 @@ def passage(data: Path | None, text: str | None, start: int, length: int) -> tup
     if len(shown) < 2:
         raise BadInput(f"{name} has {len(whole)} characters: nothing to show from --start {start}")
     return name, whole[max(0, start - WARMUP) : start] or shown, shown
-
-
-def model_file(path: Path) -> Path:
-    """A run folder's best.npz (its checkpoint.npz when there is none), or path itself."""
-    return path / ("best.npz" if (path / "best.npz").exists() else "checkpoint.npz") if path.is_dir() else path
 
 
 def table(picks: list[tuple[str, int, float, float]], names: list[str]) -> str:

@@ -108,20 +108,21 @@ def test_the_command_finds_the_letter_unit_and_writes_a_self_contained_page(tmp_
     assert page.count("<span class=") - 11 == 500 * picks  # one span per character per unit, 11 in the scale
 
 
-def test_h_starts_where_training_left_it(tmp_path, corpus_file):
+def test_h_starts_where_training_left_it_with_the_parameters_it_left(tmp_path, corpus_file):
     run = tmp_path / "run"
     args = ["train", "--data", str(corpus_file), "--hidden", "8", "--updates", "30", "--sample-every", "0", "--out"]
     assert runner.invoke(app, [*args, str(run)]).exit_code == 0
-    params, meta = load_model(run / "best.npz")
-    h0, origin = neurons.start_state(run / "best.npz", meta)
-    assert np.array_equal(h0, read_checkpoint(run / "checkpoint.npz")[0]["h"][:, 0]) and "checkpoint.npz" in origin
+    saved = read_checkpoint(run / "checkpoint.npz")[0]
+    params, meta, h0, origin = neurons.model(run)
+    assert np.array_equal(h0, saved["h"][:, 0]) and "checkpoint.npz" in origin
+    assert np.array_equal(params.W, load_model(run / "checkpoint.npz", "last")[0].W)  # the h's own parameters
+    assert not neurons.model(run, from_zero=True)[2].any()
     r = runner.invoke(app, ["neurons", str(run), "--text", "the model", "--from-zero"])
-    assert r.exit_code == 0 and r.output.startswith("h starts from h = 0;"), r.output
+    assert r.exit_code == 0 and "checkpoint.npz, h = 0;" in r.output.splitlines()[0], r.output
     (run / "checkpoint.npz").unlink()
-    h0, origin = neurons.start_state(run / "best.npz", meta)
-    assert not h0.any() and origin.startswith("h = 0")
-    r = runner.invoke(app, ["neurons", str(run), "--text", "the model"])
-    assert r.exit_code == 0 and r.output.startswith("h starts from h = 0"), r.output
+    params, meta, h0, origin = neurons.model(run)
+    assert not h0.any() and origin.endswith("best.npz, h = 0")
+    assert np.array_equal(params.W, load_model(run / "best.npz")[0].W)
 
 
 def test_the_warm_up_is_the_text_before_the_passage(tmp_path):
