@@ -459,13 +459,12 @@ def neurons_cmd(
         list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
-    from_zero: Annotated[bool, typer.Option(help="Start h at 0, not where training left it.")] = False,
 ) -> None:
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
     if show < 1:
         raise BadInput(f"--show must be a positive integer (got {show})")
     name, warmup, passage = neurons.passage(data, text, start, length)
-    params, meta, h0, origin = neurons.model(path, from_zero)
+    params, meta, h0, origin = neurons.model(path)
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
     ids = encode(passage, meta["chars"])
     H = neurons.activations(params, ids, encode(warmup, meta["chars"]), h0)  # (T, m)

@@ -78,13 +78,13 @@ def features(text: str, names: list[str]) -> np.ndarray:
     return np.stack([FEATURES[n][1](text) for n in names], axis=1)  # (T, F)
 
 
-def model(path: Path, from_zero: bool = False) -> tuple[Params, dict, np.ndarray, str]:
+def model(path: Path) -> tuple[Params, dict, np.ndarray, str]:
     """Parameters, meta, and the h_0 that goes with them, and where they come from.
 
     A run's checkpoint holds the latest parameters and the hidden state training left with them:
     a state the model reads well from. From h = 0, or from another update's h, a trained model can
     fall into another attractor and never leave it (docs: neurons.md#where-h-starts). Without a
-    checkpoint (a model file that holds no h), or with from_zero, h starts at 0.
+    checkpoint (a model file that holds no h), h starts at 0.
     """
     from common.checkpoint import load, load_model
 
@@ -93,7 +93,7 @@ def model(path: Path, from_zero: bool = False) -> tuple[Params, dict, np.ndarray
     arrays, meta = load(path)
     params, meta = load_model(path, "last" if meta.get("kind") == "checkpoint" else "best")
     m, h = int(meta["hidden"]), arrays.get("h")  # h: (m, B), if the file has one
-    if from_zero or h is None or h.ndim != 2 or h.shape[0] != m or not np.isfinite(h).all():
+    if h is None or h.ndim != 2 or h.shape[0] != m or not np.isfinite(h).all():
         return params, meta, np.zeros(m), f"{path}, h = 0"
     return params, meta, h[:, 0].astype(float), f"{path}: its latest parameters and the h training left with them"
 

@@ -116,13 +116,12 @@ def test_h_starts_where_training_left_it_with_the_parameters_it_left(tmp_path, c
     params, meta, h0, origin = neurons.model(run)
     assert np.array_equal(h0, saved["h"][:, 0]) and "checkpoint.npz" in origin
     assert np.array_equal(params.W, load_model(run / "checkpoint.npz", "last")[0].W)  # the h's own parameters
-    assert not neurons.model(run, from_zero=True)[2].any()
-    r = runner.invoke(app, ["neurons", str(run), "--text", "the model", "--from-zero"])
-    assert r.exit_code == 0 and "checkpoint.npz, h = 0;" in r.output.splitlines()[0], r.output
     (run / "checkpoint.npz").unlink()
     params, meta, h0, origin = neurons.model(run)
     assert not h0.any() and origin.endswith("best.npz, h = 0")
     assert np.array_equal(params.W, load_model(run / "best.npz")[0].W)
+    r = runner.invoke(app, ["neurons", str(run), "--text", "the model"])
+    assert r.exit_code == 0 and "best.npz, h = 0;" in r.output.splitlines()[0], r.output
 
 
 def test_the_warm_up_is_the_text_before_the_passage(tmp_path):
