@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common.checkpoint import load, load_model
 from common.contract import Params
+from common.data import read_corpus
 from common.errors import BadInput
 
 WARMUP = 1000  # characters read before the passage, so that h_t is the state of a model mid-text
@@ -30,11 +32,11 @@ def in_quotes(text: str) -> np.ndarray:
     return out
 
 
-def counter(text: str, restart, count) -> np.ndarray:
-    """Characters since the last one where restart(ch) holds, counting only where count(ch) holds."""
+def since(text: str, restart) -> np.ndarray:
+    """Characters since the last one where restart(ch) holds (0 on that one)."""
     n, out = 0, np.zeros(len(text))
     for t, ch in enumerate(text):
-        n = 0 if restart(ch) else n + count(ch)
+        n = 0 if restart(ch) else n + 1
         out[t] = n
     return out
 
@@ -63,9 +65,9 @@ def after_sentence_end(text: str) -> np.ndarray:
 # name -> (what a reader sees, the feature)
 FEATURES = {
     "quotes": ("inside a quotation", in_quotes),
-    "line": ("position in the line", lambda s: counter(s, lambda ch: ch == "\n", lambda ch: 1)),
+    "line": ("position in the line", lambda s: since(s, lambda ch: ch == "\n")),
     "word": ("inside a word (a letter)", lambda s: np.array([ch.isalpha() for ch in s], dtype=float)),
-    "word-position": ("position in the word", lambda s: counter(s, lambda ch: not ch.isalpha(), lambda ch: 1)),
+    "word-position": ("position in the word", lambda s: since(s, lambda ch: not ch.isalpha())),
     "capital": ("in a word that starts with a capital", capitalised_word),
     "sentence-end": ("after the end of a sentence", after_sentence_end),
     "space": ("a space", lambda s: np.array([ch == " " for ch in s], dtype=float)),
@@ -86,8 +88,6 @@ def model(path: Path) -> tuple[Params, dict, np.ndarray, str]:
     fall into another attractor and never leave it (docs: neurons.md#where-h-starts). Without a
     checkpoint (a model file that holds no h), h starts at 0.
     """
-    from common.checkpoint import load, load_model
-
     if path.is_dir():
         path = path / ("checkpoint.npz" if (path / "checkpoint.npz").exists() else "best.npz")
     arrays, meta = load(path)
@@ -150,17 +150,15 @@ def passage(data: Path | None, text: str | None, start: int, length: int) -> tup
     The warm-up is the WARMUP characters before the passage, or the passage itself when it starts
     the text: either way h_t is measured on a model that has already been reading.
     """
-    from common.data import read_corpus
-
     if (data is None) == (text is None):
         raise BadInput("give the passage as exactly one of --data PATH or --text STRING")
     if start < 0 or length < 2:
         raise BadInput(f"--start must be >= 0 and --length >= 2 (got {start} and {length})")
     name, whole = (data.name, read_corpus(data).text) if data is not None else ("--text", text)
-    shown = whole[start : start + length]
-    if len(shown) < 2:
+    piece = whole[start : start + length]
+    if len(piece) < 2:
         raise BadInput(f"{name} has {len(whole)} characters: nothing to show from --start {start}")
-    return name, whole[max(0, start - WARMUP) : start] or shown, shown
+    return name, whole[max(0, start - WARMUP) : start] or piece, piece
 
 
 def table(picks: list[tuple[str, int, float, float]], names: list[str]) -> str:
