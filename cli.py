@@ -454,7 +454,7 @@ def neurons_cmd(
     text: Annotated[str | None, typer.Option(help="The passage itself, instead of --data.")] = None,
     start: Annotated[int, typer.Option(help="Where the passage starts in --data (characters).")] = 0,
     length: Annotated[int, typer.Option(help="Characters in the passage (units are found on all of them).")] = 3000,
-    show: Annotated[int, typer.Option(help="Characters of the passage coloured in the page.")] = 2000,
+    show: Annotated[int, typer.Option(help="Characters of the passage coloured in the page.")] = 1000,
     feature: Annotated[
         list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
     ] = None,
