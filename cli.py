@@ -15,11 +15,11 @@ from typer._click.core import ParameterSource  # typer vendors click; pinned in 
 from typer._click.exceptions import ClickException
 
 import backends
-from common import bench, checkpoint, lifecycle
+from common import bench, checkpoint, lifecycle, neurons, neurons_html
 from common import gradcheck as gc
 from common.contenders import HEADER, contenders, row
 from common.contract import Layout
-from common.data import Streams, builtin_corpus, read_corpus
+from common.data import Streams, builtin_corpus, encode, read_corpus
 from common.errors import BadInput, WriteFailed
 from common.progress import ProgressBar, loss_text
 from common.rng import stream
@@ -304,6 +304,39 @@ def backends_cmd() -> None:
             typer.echo(f"{name:<7}available (default device: {device})")
         else:
             typer.echo(f"{name:<7}unavailable: {reason}")
+
+
+FeatureName = Enum("FeatureName", {n: n for n in neurons.FEATURES}, type=str)
+
+
+@app.command("neurons")
+def neurons_cmd(
+    path: Annotated[Path, typer.Argument(help="A run folder, or a best.npz / checkpoint.npz file.")],
+    data: Annotated[Path | None, typer.Option(help="A UTF-8 text file holding the passage.")] = None,
+    text: Annotated[str | None, typer.Option(help="The passage itself, instead of --data.")] = None,
+    start: Annotated[int, typer.Option(help="Where the passage starts in --data (characters).")] = 0,
+    length: Annotated[int, typer.Option(help="Characters in the passage (units are found on all of them).")] = 3000,
+    show: Annotated[int, typer.Option(help="Characters of the passage coloured in the page.")] = 1000,
+    feature: Annotated[
+        list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
+) -> None:
+    """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
+    if show < 1:
+        raise BadInput(f"--show must be a positive integer (got {show})")
+    name, warmup, passage = neurons.passage(data, text, start, length)
+    params, meta, h0, origin = neurons.model(path)
+    names = [f.value for f in feature] if feature else list(neurons.FEATURES)
+    ids = encode(passage, meta["chars"])
+    H = neurons.activations(params, ids, encode(warmup, meta["chars"]), h0)  # (T, m)
+    picks = neurons.pick(H, passage, names)
+    out = out or (path if path.is_dir() else path.parent) / "neurons.html"
+    page = neurons_html.page(f"What the units track in {name}", f"Model: {origin}", passage[:show], H, picks)
+    neurons_html.write(out, page)
+    bits = neurons.bits_per_char(params, H, ids)
+    typer.echo(f"model: {origin}; it reads the passage at {bits:.2f} bits/character")
+    typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
 
 
 if __name__ == "__main__":
