@@ -354,8 +354,8 @@ def bench_cmd(
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
     batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
     seq_length: SeqOpt = 25,
-    updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 300,
-    rounds: Annotated[int, typer.Option(help="Rounds; the figure is the median round.")] = 5,
+    updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 50,
+    rounds: Annotated[int, typer.Option(help="Rounds; the table shows the fastest, median and slowest.")] = 40,
     yardstick: Annotated[bool, typer.Option(help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")] = True,
     device: DeviceOpt = None,
     data: DataOpt = None,
@@ -393,19 +393,10 @@ def bench_cmd(
             out.append(bench.Contender("torch.nn.RNN", net.step, net.zeros(streams.B), streams))
         return out
 
-    typer.echo(
-        f"bench {datetime.datetime.now():%Y-%m-%d %H:%M}, corpus {corpus.name} (K={corpus.K}), "
-        f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round"
-    )
-    typer.echo(
-        f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'spread':>9}{'chars/s':>12}{'s/epoch':>10}"
-    )
+    typer.echo(bench.header(corpus, seq_length, updates, rounds, f"{datetime.datetime.now():%Y-%m-%d %H:%M}"))
 
     def show(r: bench.Result) -> None:
-        typer.echo(
-            f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_spread:>9.4f}"
-            f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
-        )
+        typer.echo(bench.row(r))
 
     results = bench.run(corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=show)
     for r, speedup in bench.speedups(results):
