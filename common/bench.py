@@ -32,6 +32,7 @@ class Result:
     ms_per_update: float  # the fastest round
     ms_median: float  # the median round
     ms_max: float  # the slowest round
+    cpu_ms_median: float  # CPU time per update, median round: what the process itself spent
     chars_per_s: float  # at the fastest round
     s_per_epoch: float  # one pass over the corpus at this B, at the fastest round
 
@@ -63,8 +64,11 @@ def min_char_contender(layout: Layout, dtype: str, theta0: np.ndarray, streams: 
     return Contender(YARDSTICK, lambda x, y, h: rnn.step(x[:, 0], y[:, 0], h, 0.1), h0, streams)
 
 
-def measure(contenders: list[Contender], updates: int, rounds: int, warmup: int) -> dict[str, list[float]]:
-    """Seconds per update of each contender in each round, taken in turns."""
+def measure(
+    contenders: list[Contender], updates: int, rounds: int, warmup: int
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, cpu) seconds per update of each contender in each round, taken in turns. cpu is the
+    process's CPU time: it leaves out the time the process waited for a core."""
     for c in contenders:
         for i in range(warmup):
             c.update(i)
@@ -72,10 +76,10 @@ def measure(contenders: list[Contender], updates: int, rounds: int, warmup: int)
     for r in range(rounds):
         for c in contenders:
             start = warmup + r * updates
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for i in range(start, start + updates):
                 c.update(i)
-            times[c.name].append((time.perf_counter() - t0) / updates)
+            times[c.name].append(((time.perf_counter() - t0) / updates, (time.process_time() - c0) / updates))
     return times
 
 
@@ -101,10 +105,10 @@ def run(
                 streams = Streams(corpus.ids, tau, B)
                 contenders = make_contenders(layout, dtype, theta0, streams)
                 for name, t in measure(contenders, updates, rounds, warmup).items():
-                    s = min(t)
-                    r = Result(
-                        name, dtype, m, B, 1e3 * s, 1e3 * median(t), 1e3 * max(t), tau * B / s, streams.chunks * s
-                    )
+                    wall, cpu = [w for w, _ in t], [c for _, c in t]
+                    s = min(wall)
+                    ms = [1e3 * s, 1e3 * median(wall), 1e3 * max(wall), 1e3 * median(cpu)]
+                    r = Result(name, dtype, m, B, *ms, tau * B / s, streams.chunks * s)
                     results.append(r)
                     report(r)
     return results
@@ -114,16 +118,17 @@ def header(corpus: Corpus, tau: int, updates: int, rounds: int, when: str) -> st
     """What `bench` prints above its table: what was run, and which statistic the table shows."""
     return (
         f"bench {when}, corpus {corpus.name} (K={corpus.K}), seq_length={tau}, {updates} updates x {rounds} "
-        f"rounds per contender\nms/update: the fastest round; median and slowest rounds beside it (the spread)\n"
+        f"rounds per contender\nms/update: the fastest round; median and slowest rounds beside it (the spread); "
+        f"cpu ms: the process's CPU time per update, median round\n"
         f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'median':>9}{'slowest':>9}"
-        f"{'chars/s':>12}{'s/epoch':>10}"
+        f"{'cpu ms':>9}{'chars/s':>12}{'s/epoch':>10}"
     )
 
 
 def row(r: Result) -> str:
     """One line of `bench`'s table."""
     return (
-        f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_median:>9.4f}{r.ms_max:>9.4f}"
+        f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_median:>9.4f}{r.ms_max:>9.4f}{r.cpu_ms_median:>9.4f}"
         f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
     )
 
@@ -166,6 +171,7 @@ def plot(results: list[Result], path, title: str) -> None:
     ax.set_xticklabels([f"{d}\nm={m}, B={B}" for d, m, B in groups])
     ax.set_ylabel("ms per update, fastest round\n(whisker: up to the median round; lower is better)")
     ax.set_yscale("log")
+    ax.set_ylim(bottom=0.5 * min(r.ms_per_update for r in results))  # room for the smallest bar's label
     ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
