@@ -17,7 +17,7 @@ from typer._click.exceptions import ClickException
 import backends
 from common import bench, checkpoint, lifecycle, neurons, neurons_html
 from common import gradcheck as gc
-from common.contenders import HEADER, contenders, row
+from common.contenders import contenders
 from common.contract import Layout
 from common.data import Streams, builtin_corpus, encode, read_corpus
 from common.errors import BadInput, WriteFailed
@@ -253,8 +253,8 @@ def bench_cmd(
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
     batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
     seq_length: SeqOpt = 25,
-    updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 300,
-    rounds: Annotated[int, typer.Option(help="Rounds; the figure is the median round.")] = 5,
+    updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 50,
+    rounds: Annotated[int, typer.Option(help="Rounds; the table shows the fastest, median and slowest.")] = 40,
     yardstick: Annotated[
         bool, typer.Option(metavar="", help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")
     ] = True,
@@ -277,12 +277,9 @@ def bench_cmd(
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
     make = contenders(names, device, yardstick, corpus.K)
-    typer.echo(
-        f"bench {datetime.datetime.now():%Y-%m-%d %H:%M}, corpus {corpus.name} (K={corpus.K}), "
-        f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round\n{HEADER}"
-    )
+    typer.echo(bench.header(corpus, seq_length, updates, rounds, f"{datetime.datetime.now():%Y-%m-%d %H:%M}"))
     results = bench.run(
-        corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=lambda r: typer.echo(row(r))
+        corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=lambda r: typer.echo(bench.row(r))
     )
     for r, speedup in bench.speedups(results):
         typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")

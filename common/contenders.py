@@ -1,7 +1,7 @@
 """What `python cli.py bench` times, side by side (docs: performance.md): each backend variant
 (backends.bench_variants), and the yardsticks: min-char-rnn (B = 1) and torch.nn.RNN.
 
-The timing itself is common/bench.py; this file only says who runs and how a result reads.
+The timing itself, and how a result reads, is common/bench.py; this file only says who runs.
 """
 
 from collections.abc import Callable
@@ -9,16 +9,6 @@ from collections.abc import Callable
 import backends
 from common import bench
 from common.contract import Layout
-
-HEADER = f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'spread':>9}{'chars/s':>12}{'s/epoch':>10}"
-
-
-def row(r: bench.Result) -> str:
-    """One result as a line of the table under HEADER."""
-    return (
-        f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_spread:>9.4f}"
-        f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
-    )
 
 
 def contenders(names: list[str], device: str | None, yardstick: bool, K: int) -> Callable:

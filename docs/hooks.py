@@ -23,6 +23,8 @@ def cli_reference() -> str:
     from cli import app
 
     command = typer.main.get_command(app)
+    for sub in command.commands.values():  # the summary list gets each command's whole first line,
+        sub.short_help = (sub.help or "").strip().split("\n")[0]  # not click's 45 characters
     ctx = typer.Context(command)
     body = get_docs_for_click(obj=command, ctx=ctx, name="python cli.py", title="Command line reference")
     note = "Generated from the Typer app at every docs build, so it always matches `python cli.py --help`.\n\n"

@@ -2,6 +2,7 @@
 
 import html
 import html.parser
+import json
 import re
 import shlex
 import shutil
@@ -13,6 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from cli import app
@@ -53,34 +55,100 @@ def test_docs_build_strictly_with_every_page(site):
     cli_page = (site / "cli" / "index.html").read_text()
     for command in ("train", "gradcheck", "sample", "bench", "backends", "--checkpoint-every", "--top-p"):
         assert command in cli_page, command
+    cli_text = html.unescape(re.sub(r"<[^>]+>", "", cli_page))
+    for sub in typer.main.get_command(app).commands.values():  # summaries whole, not cut at 45 characters
+        first = sub.help.strip().split("\n")[0]
+        assert cli_text.count(first) >= 2, first  # in the list of commands and in the command's own section
     backends_text = html.unescape(re.sub(r"<[^>]+>", "", (site / "backends" / "index.html").read_text()))
     assert "def forward(self, theta, x, y, h0):" in backends_text  # the real source, via snippets
     assert "torch.addmm(a_in, W, h[t], out=h[t + 1]).tanh_()" in backends_text
 
 
-class VisibleText(html.parser.HTMLParser):
-    """The text a reader sees: not scripts, styles or code."""
+class Rendered(html.parser.HTMLParser):
+    """What a reader sees of a page: its prose (not scripts, styles or code), the text of its
+    rendered maths (MathJax's assistive MathML), and how many formulas MathJax could not render."""
 
-    SKIP = {"script", "style", "code", "pre", "mjx-assistive-mml", "math"}
+    SKIP = {"script", "style", "code", "pre", "svg"}
 
     def __init__(self):
         super().__init__()
-        self.depth, self.text = 0, []
+        self.skip, self.math, self.prose, self.maths, self.errors = 0, 0, [], [], 0
 
     def handle_starttag(self, tag, attrs):
-        self.depth += tag in self.SKIP
+        self.skip += tag in self.SKIP
+        self.math += tag == "math"
+        self.errors += tag in ("merror", "mjx-merror")
 
     def handle_endtag(self, tag):
-        self.depth -= tag in self.SKIP
+        self.skip -= tag in self.SKIP
+        self.math -= tag == "math"
 
     def handle_data(self, data):
-        if not self.depth:
-            self.text.append(data)
+        if not self.skip:
+            (self.maths if self.math else self.prose).append(data)
+
+
+TEX_IN_PROSE = re.compile(r"\\|\$|[_^]\{")  # any backslash (a command, an escape, \( \[), a dollar, x_{ or x^{
+
+
+def leftover_tex(dom: str) -> list[str]:
+    """Every piece of TeX a reader would see: in the prose, in the rendered maths (a backslash there
+    is a command MathJax printed literally, as a text-mode escape of an underscore is), or a MathJax error."""
+    page = Rendered()
+    page.feed(dom)
+    prose, maths = "".join(page.prose), "".join(page.maths)
+    found = [prose[max(0, m.start() - 30) : m.end() + 30] for m in TEX_IN_PROSE.finditer(prose)]
+    found += [maths[max(0, i - 30) : i + 30] for i, ch in enumerate(maths) if ch == "\\"]
+    return found + ["a formula MathJax could not render"] * page.errors
+
+
+def test_leftover_tex_finds_any_command_escape_or_dollar():
+    clean = (
+        "<p>the loss <mjx-container><mjx-assistive-mml><math><mi>L</mi></math></mjx-assistive-mml></mjx-container></p>"
+    )
+    assert leftover_tex(clean + "<pre><code>a \\alpha $x$</code></pre>") == []  # code may show TeX
+    for bad in (
+        "<p>an unknown \\operatorname command</p>",
+        "<p>a dollar: $x$</p>",
+        "<p>x_{t}</p>",
+        "<p><math><mtext>rel\\_error</mtext></math></p>",
+        "<p><mjx-merror>Undefined control sequence</mjx-merror></p>",
+    ):
+        assert leftover_tex(bad), bad
+
+
+def site_pages() -> list[str]:
+    """The path of every page of the site: each docs/**/*.md, and the generated CLI reference."""
+    paths = []
+    for md in sorted((ROOT / "docs").rglob("*.md")):
+        parts = md.relative_to(ROOT / "docs").with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "index" else parts
+        paths.append("".join(f"{p}/" for p in parts))
+    return paths + ["cli/"]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+PROBE = (
+    '<html><body><div class="md-content__inner" style="width: 600px">'
+    "<pre><code>" + "x" * 300 + "</code></pre><table><tr><td>" + "y" * 300 + "</td></tr></table></div></body></html>"
+)
 
 
 @pytest.fixture(scope="module")
 def server(site):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    """The built site over HTTP, with tests/layout_check.js added to every page (and a probe page
+    that overflows on purpose)."""
+    (site / "_probe").mkdir()
+    (site / "_probe" / "index.html").write_text(PROBE)
+    shutil.copy(ROOT / "tests" / "layout_check.js", site / "_layout_check.js")
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(text.replace("</body>", '<script src="/_layout_check.js"></script></body>'), encoding="utf-8")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -94,21 +162,31 @@ def chromium(*args, tmp: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+def layout_report(dom: str) -> list[dict]:
+    m = re.search(r'<pre id="layout-report">(.*?)</pre>', dom, re.S)
+    assert m, "tests/layout_check.js did not run"
+    return json.loads(html.unescape(m.group(1)))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page", ["model", "bptt", "adagrad", "optimizers", "gradcheck", "data", "backends", "runs"])
-def test_a_browser_renders_the_maths(server, tmp_path, page):
-    url = f"{server}/{page}/"
-    dom = chromium("--dump-dom", url, tmp=tmp_path).stdout
+def test_the_layout_check_can_fail(server, tmp_path):
+    dom = chromium("--window-size=1280,2000", "--dump-dom", f"{server}/_probe/", tmp=tmp_path).stdout
+    found = [f["what"].split(":")[0] for f in layout_report(dom)]
+    assert {"code", "table"} <= set(found), found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", site_pages())
+def test_a_browser_renders_every_page(server, tmp_path, page):
+    """Chromium at 1280 pixels: the maths rendered, no TeX left, nothing wider than the page."""
+    url = f"{server}/{page}"
+    dom = chromium("--window-size=1280,2000", "--dump-dom", url, tmp=tmp_path).stdout
     formulas = dom.count('class="arithmatex"')
-    rendered = dom.count("<mjx-container")
-    assert formulas > 0 and rendered >= formulas, (formulas, rendered)
-    parser = VisibleText()
-    parser.feed(dom)
-    visible = "".join(parser.text)
-    for raw in ("$", "\\(", "\\[", "\\frac", "\\tag"):
-        assert raw not in visible, f"raw TeX {raw!r} left on {url}"
-    shot = tmp_path / f"{page}.png"
-    chromium(f"--screenshot={shot}", "--window-size=1200,1600", url, tmp=tmp_path)
+    assert dom.count("<mjx-container") >= formulas, url
+    assert leftover_tex(dom) == [], f"TeX left on {url}"
+    assert layout_report(dom) == [], f"wider than the page on {url}"
+    shot = tmp_path / "page.png"
+    chromium(f"--screenshot={shot}", "--window-size=1280,2000", url, tmp=tmp_path)
     assert shot.stat().st_size > 20_000  # a real page, not a blank one
 
 
@@ -213,3 +291,29 @@ def test_the_adagrad_figure_script_runs(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "a.png").stat().st_size > 10_000
+
+
+def script(*args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_the_divergence_script_prints_its_table(corpus_file):
+    out = script("docs/divergence.py", "--data", str(corpus_file), "--updates", "12").stdout
+    assert "min-char-rnn" in out and "numpy, W nudged 1e-15" in out
+    first = next(line for line in out.splitlines() if line.strip().startswith("1 "))
+    assert all(float(v) < 1e-12 for v in first.split()[1:])  # update 1: the same to rounding
+
+
+def test_the_per_call_script_prints_every_figure():
+    out = script("docs/percall.py", "--repeats", "1").stdout
+    rows = [line for line in out.splitlines() if line.startswith(("numpy", "torch"))]
+    assert len(rows) >= 13 and all(float(r.split()[-2]) > 0 for r in rows)
+
+
+def test_the_loss_figure_script_runs(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("update,loss,smooth_loss\n" + "".join(f"{k},{110 - k},{110 - k / 2}\n" for k in range(1, 50)))
+    script("docs/lossplot.py", str(history), str(tmp_path / "loss.png"))
+    assert (tmp_path / "loss.png").stat().st_size > 10_000
