@@ -97,11 +97,11 @@ class CupyBackend(NumpyBackend):
             self._k_forward.max_dynamic_shared_size_bytes = self._shared
             self._k_backward.max_dynamic_shared_size_bytes = self._shared
         self._k_adagrad = cp.ElementwiseKernel(
-            "T g, T eta, T clip, T eps",
-            "T theta, T mem",
-            "const T gc = fmin(fmax(g, -clip), clip); mem += gc * gc; theta -= eta * gc / sqrt(mem + eps);",
+            "T eta, T clip, T eps",
+            "T g, T theta, T mem",
+            "g = fmin(fmax(g, -clip), clip); mem += g * g; theta -= g / sqrt(mem + eps) * eta;",
             "rnn_adagrad_clip",
-        )  # eqs. (11)-(12) in one pass: read g, theta, M once, write theta, M once
+        )  # eqs. (11)-(12) in one pass, g clipped in place as the contract says; NumPy's order of operations
         self._k_tanh_step = cp.ElementwiseKernel("T u, T a", "T h", "h = tanh(u + a)", "rnn_tanh_step")
         self._k_tanh_back = cp.ElementwiseKernel(
             "T vg, T u, T h", "T da", "da = (vg + u) * (1 - h * h)", "rnn_tanh_back"
@@ -166,6 +166,6 @@ class CupyBackend(NumpyBackend):
     def adagrad(self, theta, mem, grad, eta):
         if self.kernels == "plain":
             return super().adagrad(theta, mem, grad, eta)
-        self._k_adagrad(grad, eta, CLIP, ADAGRAD_EPS, theta, mem)
+        self._k_adagrad(eta, CLIP, ADAGRAD_EPS, grad, theta, mem)
 
     # --8<-- [end:adagrad]

@@ -163,14 +163,14 @@ class ElementwiseKernel:
             if isinstance(a, DeviceArray) and a.dtype != dtype:
                 raise LaunchError(f"{self.name}: {name} is {a.dtype}, the kernel's {t} is {dtype}")
             v = np.asarray(host_view(a), dtype=dtype)
-            views.append(np.ascontiguousarray(np.broadcast_to(v, shape) if v.ndim else v))
+            views.append(np.ascontiguousarray(np.broadcast_to(v, shape)) if v.ndim else v.reshape(1))
         tally["custom"] += 1
         key = tuple(v.dtype.str for v in views)
         if key not in self._libs:
             self._libs[key] = self._build(views)
         n = int(np.prod(shape))
         pointers = (ctypes.c_void_p * len(views))(*(v.ctypes.data for v in views))
-        step = (ctypes.c_longlong * len(views))(*(1 if v.ndim else 0 for v in views))
+        step = (ctypes.c_longlong * len(views))(*(int(v.size == n) for v in views))  # a scalar: step 0
         self._libs[key](ctypes.c_longlong(n), pointers, step)
         for o, v in zip(outs, views[len(self.ins) :]):
             o.view(np.ndarray)[...] = v  # a strided output gets its values back
