@@ -6,16 +6,12 @@
 // thread has stopped, they must all wait at the same barrier (else: divergent barrier) or all
 // have exited (else: a thread exited while others wait); then the next phase begins.
 #pragma once
-#include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <math.h>  // after <cmath>: tanh(float) is the float overload, as CUDA's is
-#include <numeric>
-#include <random>
 #include <ucontext.h>
-#include <vector>
 
 #define __global__
 #define __device__
@@ -42,8 +38,9 @@ struct Fiber {
 };
 
 static ucontext_t scheduler;
-static std::vector<Fiber> fibers;
-static std::vector<char> stacks;
+static Fiber* fibers;
+static char* stacks;
+static int capacity;  // fibers and stacks allocated
 static const size_t STACK = 64 * 1024;
 static int current;
 static void (*body)();
@@ -62,11 +59,18 @@ static void thread_main() {
     swapcontext(&fibers[current].ctx, &scheduler);
 }
 
-// order: 0 forward, 1 reverse, 2 a new seeded random permutation every phase
-static void permute(std::vector<int>& order, int mode, std::mt19937_64& rng) {
-    std::iota(order.begin(), order.end(), 0);
-    if (mode == 1) std::reverse(order.begin(), order.end());
-    if (mode == 2) std::shuffle(order.begin(), order.end(), rng);
+// order: 0 forward, 1 reverse, 2 a new seeded random permutation every phase (Fisher-Yates, splitmix64)
+static void permute(int* order, int n, int mode, unsigned long long& state) {
+    for (int t = 0; t < n; ++t) order[t] = mode == 1 ? n - 1 - t : t;
+    if (mode != 2) return;
+    for (int t = n - 1; t > 0; --t) {
+        unsigned long long z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        const int k = (z ^ (z >> 31)) % (t + 1), swap = order[t];
+        order[t] = order[k];
+        order[k] = swap;
+    }
 }
 
 // Runs every block of the grid; returns 0, or 1 with the reason in err.
@@ -76,17 +80,22 @@ static int run(void (*kernel)(), const unsigned* grid, const unsigned* block, si
     gridDim = {grid[0], grid[1], grid[2]};
     blockDim = {block[0], block[1], block[2]};
     const int n = block[0] * block[1] * block[2];
-    fibers.resize(n);
-    stacks.resize(n * STACK);
-    std::vector<unsigned char> smem(shared + guard);
-    shared_memory = smem.data();
-    std::vector<int> order(n);
-    std::mt19937_64 rng(seed);
+    if (n > capacity) {
+        free(fibers);
+        free(stacks);
+        fibers = (Fiber*)malloc(n * sizeof(Fiber));
+        stacks = (char*)malloc(n * STACK);
+        capacity = n;
+    }
+    unsigned char* smem = (unsigned char*)malloc(shared + guard);
+    shared_memory = smem;
+    int* order = (int*)malloc(n * sizeof(int));
+    int status = 0;
     for (unsigned bz = 0; bz < grid[2]; ++bz)
         for (unsigned by = 0; by < grid[1]; ++by)
             for (unsigned bx = 0; bx < grid[0]; ++bx) {
                 blockIdx = {bx, by, bz};
-                std::memset(smem.data(), 0xFF, smem.size());  // NaN in every float and double; guard pattern
+                memset(smem, 0xFF, shared + guard);  // NaN in every float and double; guard pattern
                 for (int t = 0; t < n; ++t) {
                     Fiber& f = fibers[t];
                     getcontext(&f.ctx);
@@ -97,8 +106,9 @@ static int run(void (*kernel)(), const unsigned* grid, const unsigned* block, si
                     f.state = READY;
                 }
                 for (;;) {
-                    permute(order, mode, rng);
-                    for (int t : order) {
+                    permute(order, n, mode, seed);
+                    for (int k = 0; k < n; ++k) {
+                        const int t = order[k];
                         if (fibers[t].state == EXITED) continue;
                         current = t;
                         threadIdx = {t % block[0], (t / block[0]) % block[1], t / (block[0] * block[1])};
@@ -111,7 +121,8 @@ static int run(void (*kernel)(), const unsigned* grid, const unsigned* block, si
                         if (waiting >= 0 && fibers[t].line != fibers[waiting].line) {
                             snprintf(err, errlen, "divergent barriers in block %u: thread %d waits at line %d, thread %d at line %d",
                                      bx, waiting, fibers[waiting].line, t, fibers[t].line);
-                            return 1;
+                            status = 1;
+                            goto done;
                         }
                         waiting = t;
                     }
@@ -119,17 +130,22 @@ static int run(void (*kernel)(), const unsigned* grid, const unsigned* block, si
                     if (exited >= 0) {
                         snprintf(err, errlen, "block %u: thread %d exited while thread %d waits at the barrier on line %d",
                                  bx, exited, waiting, fibers[waiting].line);
-                        return 1;
+                        status = 1;
+                        goto done;
                     }
-                    for (Fiber& f : fibers) f.state = READY;
+                    for (int t = 0; t < n; ++t) fibers[t].state = READY;
                 }
                 for (size_t k = shared; k < shared + guard; ++k)
                     if (smem[k] != 0xFF) {
                         snprintf(err, errlen, "block %u wrote byte %zu of a %zu-byte dynamic shared memory", bx, k, shared);
-                        return 1;
+                        status = 1;
+                        goto done;
                     }
             }
-    return 0;
+done:
+    free(smem);
+    free(order);
+    return status;
 }
 
 }  // namespace standin

@@ -58,20 +58,19 @@ class RawKernel:
         grid, block = dims(grid), dims(block)
         self.check(grid, block, args, shared_mem)
         tally["custom"] += 1
-        arrays = [a for a in args if isinstance(a, DeviceArray)]
-        before = [a.view(np.ndarray).copy() for a in arrays]
+        arrays = {p.name: a.view(np.ndarray) for p, a in zip(self.params, args) if p.pointer}
+        before = {k: a.copy() for k, a in arrays.items()}
         first = None
         for order in ORDERS:
-            for a, b in zip(arrays, before):
-                a.view(np.ndarray)[...] = b
+            for k, a in arrays.items():
+                a[...] = before[k]
             self.run(grid, block, args, shared_mem, order)
-            after = [a.view(np.ndarray).copy() for a in arrays]
             if first is None:
-                first = after
+                first = {k: a.tobytes() for k, a in arrays.items()}
                 continue
-            for k, (x, y) in enumerate(zip(first, after)):
-                if x.tobytes() != y.tobytes():
-                    raise RaceError(f"{self.name}: argument {k} differs between orders {ORDERS[0]} and {order}")
+            for k, a in arrays.items():
+                if a.tobytes() != first[k]:
+                    raise RaceError(f"{self.name}: {k} differs between thread orders {ORDERS[0]} and {order}")
 
     def check(self, grid, block, args, shared_mem) -> None:
         """What an H100 and the kernel's signature allow; LaunchError otherwise."""
