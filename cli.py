@@ -444,5 +444,14 @@ def backends_cmd() -> None:
             typer.echo(f"{name:<7}unavailable: {reason}")
 
 
+@app.command("launches")
+def launches_cmd(hidden: HiddenOpt = 100, seq_length: SeqOpt = 25, batch_size: BatchOpt = 1) -> None:
+    """Count what one CuPy training update asks of a GPU (launches, transfers, syncs), on the CPU stand-in."""
+    from backends.standin import launches
+
+    for line in launches.table(hidden, seq_length, batch_size):
+        typer.echo(line)
+
+
 if __name__ == "__main__":
     app()

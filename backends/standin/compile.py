@@ -105,8 +105,12 @@ def build(cpp: str) -> Path:
         src = lib.with_suffix(f".{os.getpid()}.cpp")
         src.write_text(cpp)
         tmp = lib.with_suffix(f".{os.getpid()}.so")
-        r = subprocess.run(["g++", *FLAGS, "-o", str(tmp), str(src)], capture_output=True, text=True)
-        src.unlink()
+        try:
+            r = subprocess.run(["g++", *FLAGS, "-o", str(tmp), str(src)], capture_output=True, text=True)
+        except FileNotFoundError:
+            raise CompileError("the CPU stand-in needs g++ (apt install g++), and it is not on PATH") from None
+        finally:
+            src.unlink()
         if r.returncode != 0:
             raise CompileError(r.stderr[-4000:])
         os.replace(tmp, lib)  # atomic: a parallel run sees the whole library or none

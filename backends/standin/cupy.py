@@ -83,7 +83,7 @@ class Device:
 
 def get_device_properties(device: int) -> dict:
     """An H100's figures (the ones the backend reads); the opt-in limit can be lowered for tests."""
-    return {"name": b"CPU stand-in for an H100", "sharedMemPerBlockOptin": kernels.OPTIN_SHARED, "maxThreadsPerBlock": 1024}
+    return {"name": b"CPU stand-in for an H100", "sharedMemPerBlockOptin": kernels.OPTIN_SHARED}
 
 
 cuda = types.SimpleNamespace(

@@ -189,5 +189,5 @@ class ElementwiseKernel:
 
 
 def parse_params(text: str) -> list[tuple[str, str]]:
-    """"T g, T eta" -> [("T", "g"), ("T", "eta")]."""
+    """ "T g, T eta" -> [("T", "g"), ("T", "eta")]."""
     return [tuple(p.split()) for p in text.split(",") if p.strip()]

@@ -14,10 +14,10 @@ from backends.standin import compare, kernels
 
 SOURCE = Path(__file__).parent.parent / "cupy_kernels.cu"
 TOLERANCE = 1e-13  # float64, normwise: a correct kernel measures below 2e-15
-OFF_BY_ONE = [  # (what, the line as written, the broken line)
-    ("forward reads h[m]", "for (int j = 0; j < m; ++j) a += w", "for (int j = 0; j <= m; ++j) a += w"),
-    ("backward reads h_t of step t-1", "const REAL ht = H[((t + 1) * m + i) * B + s];", "const REAL ht = H[(t * m + i) * B + s];"),
-    ("softmax adds c to K+1 logits", "for (int k = tid; k < K; k += n) {\n        o[k] += c[k];", "for (int k = tid; k <= K; k += n) {\n        o[k] += c[k];"),
+OFF_BY_ONE = [  # (what, the text as written, the broken text)
+    ("forward reads h[m]", "j < m; ++j) a += w", "j <= m; ++j) a += w"),
+    ("backward reads h_t of step t-1", "ht = H[((t + 1) * m + i) * B + s];", "ht = H[(t * m + i) * B + s];"),
+    ("softmax adds c to K+1 logits", "k < K; k += n) {\n        o[k] +=", "k <= K; k += n) {\n        o[k] +="),
 ]
 # (K, m, B, tau, opt-in limit): W in shared memory, then W in global memory; K > 64: 128-thread softmax
 CASES = [(80, 100, 2, 8, kernels.OPTIN_SHARED), (42, 100, 2, 8, 0)]
