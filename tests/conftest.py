@@ -1,5 +1,7 @@
 """Shared fixtures: a small text of our own, and one `backend` fixture for every backend variant."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -84,3 +86,14 @@ def make_backend(variant):
         return backends.load(name, layout, dtype, **options)
 
     return make
+
+
+@pytest.fixture
+def standin_cupy():
+    """The CPU stand-in for CuPy in the place of `cupy` (docs: gpu.md); afterwards the real one, or none."""
+    if shutil.which("g++") is None:
+        pytest.skip("the CPU stand-in for CuPy needs g++")
+    from backends import standin
+
+    with standin.installed() as cupy:
+        yield cupy

@@ -20,6 +20,7 @@ STATIC_SHARED = 48 * 1024  # dynamic shared memory a kernel may use without the 
 OPTIN_SHARED = 232448  # an H100's sharedMemPerBlockOptin: 227 KB
 ORDERS = os.environ.get("STANDIN_ORDERS", "forward,reverse,random:1").split(",")
 MODES = {"forward": 0, "reverse": 1, "random": 2}
+launched: dict[str, set[tuple[int, int]]] = {}  # kernel -> every (threads per block, shared bytes) launched
 
 
 class LaunchError(RuntimeError):
@@ -58,6 +59,7 @@ class RawKernel:
         grid, block = dims(grid), dims(block)
         self.check(grid, block, args, shared_mem)
         tally["custom"] += 1
+        launched.setdefault(self.name, set()).add((int(np.prod(block)), shared_mem))
         arrays = {p.name: a.view(np.ndarray) for p, a in zip(self.params, args) if p.pointer}
         before = {k: a.copy() for k, a in arrays.items()}
         first = None
