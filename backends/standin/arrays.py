@@ -6,7 +6,8 @@ and makes mistakes visible instead of hiding them:
 - fresh memory (`empty`) is poison: NaN for floats, the most negative integer for integers;
 - every allocation ends in a guard of NaN bytes that a kernel must not write (checked after
   each launch) and reads of which turn results into NaN;
-- mixing a device array with a host ndarray in one operation is a TypeError, as in CuPy;
+- mixing a device array with a host ndarray in one operation is a TypeError, as in CuPy (but
+  numpy.asarray of a device array is not refused, as CuPy refuses it: a subclass cannot stop that);
 - every operation is tallied as CuPy would launch it: each ufunc call one elementwise kernel,
   each reduction one reduction kernel, each matrix product one cuBLAS call, each gather,
   scatter or copy one kernel, each host<->device copy a transfer, each value read a sync.
@@ -16,7 +17,7 @@ from collections import Counter
 
 import numpy as np
 
-GUARD = 256  # bytes after every allocation
+GUARD = 4096  # bytes after every allocation: reads there give NaN, writes are caught
 KINDS = ("custom", "elementwise", "reduction", "cublas", "h2d", "h2d_bytes", "d2h", "d2h_bytes", "sync")
 tally: Counter = Counter()
 
@@ -75,9 +76,6 @@ class DeviceArray(np.ndarray):
         tally["d2h"] += 1
         tally["d2h_bytes"] += self.nbytes
         return float(self.view(np.ndarray))
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError("implicit conversion of a device array to NumPy is not allowed (use cupy.asnumpy)")
 
 
 def host_view(a):

@@ -18,6 +18,7 @@ from backends.standin.arrays import DeviceArray, check_guard, host_view, tally
 MAX_THREADS = 1024  # per block, on every GPU since 2010
 STATIC_SHARED = 48 * 1024  # dynamic shared memory a kernel may use without the opt-in
 OPTIN_SHARED = 232448  # an H100's sharedMemPerBlockOptin: 227 KB
+SHARED_GUARD = 16 * 1024  # bytes after the dynamic shared memory, NaN, that a block must not write
 ORDERS = os.environ.get("STANDIN_ORDERS", "forward,reverse,random:1").split(",")
 MODES = {"forward": 0, "reverse": 1, "random": 2}
 launched: dict[str, set[tuple[int, int]]] = {}  # kernel -> every (threads per block, shared bytes) launched
@@ -105,7 +106,7 @@ class RawKernel:
             (ctypes.c_uint * 3)(*grid),
             (ctypes.c_uint * 3)(*block),
             ctypes.c_size_t(shared_mem),
-            ctypes.c_size_t(256),
+            ctypes.c_size_t(SHARED_GUARD),
             MODES[mode],
             ctypes.c_ulonglong(int(seed or 0)),
             err,

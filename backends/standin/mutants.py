@@ -60,12 +60,18 @@ def verdict(source: str) -> str:
             cupy_backend.SOURCE, kernels.OPTIN_SHARED = saved
 
 
-def run() -> list[tuple[str, str]]:
-    """(mutant, verdict) for every mutant, through the stand-in."""
-    with standin.installed():
-        return [(what, verdict(code)) for what, code in mutants(SOURCE.read_text())]
+def run(orders: list[str]) -> list[tuple[str, str]]:
+    """(mutant, verdict) for every mutant, through the stand-in, its threads run in these orders."""
+    saved, kernels.ORDERS = kernels.ORDERS, orders
+    try:
+        with standin.installed():
+            return [(what, verdict(code)) for what, code in mutants(SOURCE.read_text())]
+    finally:
+        kernels.ORDERS = saved
 
 
 if __name__ == "__main__":
-    for what, how in run():
-        print(f"{what:<40} {how}")
+    for orders in (kernels.ORDERS, ["forward"]):
+        print(f"threads in the orders {', '.join(orders)}:")
+        for what, how in run(orders):
+            print(f"  {what:<38} {how}")
