@@ -2,17 +2,19 @@
 
 kernels="plain" is the NumPy backend's body run with xp = cupy, unchanged: CuPy is almost a
 drop-in for NumPy. It is also slow at batch 1, and why is the lesson: each NumPy call becomes a
-kernel launch of a few microseconds, and an update makes about 190 of them, most of them on 100
-numbers. kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
+kernel launch (commonly quoted at a few microseconds; never timed here), and an update makes
+191 of them, most of them on 100 numbers (counted on the CPU stand-in: python cli.py launches).
+kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
 
 - the recurrence of a whole chunk, eqs. (1)-(2), is one launch, and BPTT's, eqs. (8)-(9) with
   the tanh backward, another: one block per stream, one thread per hidden unit, W in shared
-  memory when it fits (else, for large m, one cuBLAS product per step and fused elementwise
-  kernels);
+  memory when it fits, else read from global memory (for m > 1024, more units than threads in
+  a block: one cuBLAS product per step and a fused elementwise kernel);
 - the output layer's softmax, loss and g_t = p_t - y_t, eqs. (4)-(6), is one launch;
 - clipping and AdaGrad, eqs. (11)-(12), are one elementwise kernel over the flat theta.
 
-About 20 launches per update instead of about 190.
+18 launches per update instead of 191 (m = 100, B = 1, tau = 25). No GPU has run this file in
+this project; every test run executes it, kernels included, on the CPU stand-in (docs: gpu.md).
 """
 
 from pathlib import Path

@@ -97,8 +97,8 @@ def test_one_update_equals_numpy(cupy_here, kernels_name, dtype, K, m, B, tau):
     "dtype, m, in_shared",
     [("float64", 169, True), ("float64", 170, False), ("float32", 240, True), ("float32", 241, False)],
 )
-def test_w_in_shared_memory_up_to_the_opt_in_limit(cupy_here, dtype, m, in_shared):
-    """(m^2 + m) reals fit in an H100's 227 KB: m <= 169 in float64, m <= 240 in float32."""
+def test_w_in_shared_memory_up_to_the_opt_in_limit(standin_cupy, dtype, m, in_shared):
+    """(m^2 + m) reals fit in an H100's 227 KB (the stand-in's figure): m <= 169 in float64, m <= 240 in float32."""
     backend = backends.load("cupy", Layout(80, m), dtype, kernels="fused")
     assert backend._w_in_shared is in_shared and backend._recurrent_kernels
 

@@ -49,3 +49,19 @@ def differences(K: int, m: int, B: int, tau: int, dtype: str, kernels: str) -> d
     ours = one_step(backends.load("cupy", layout, dtype, kernels=kernels), theta, x, y, h0)
     ref = one_step(backends.load("numpy", layout, dtype), theta, x, y, h0)
     return {k: float(np.linalg.norm(ours[k] - ref[k]) / np.linalg.norm(ref[k])) for k in NAMES}
+
+
+if __name__ == "__main__":  # python -m backends.standin.compare: the largest differences over the tests' cases
+    from backends import standin
+
+    cases = [(42, 100, 1, 25), (80, 100, 3, 25), (80, 169, 2, 10), (42, 300, 2, 25), (80, 1100, 1, 4)]
+    print("largest ||cupy - numpy|| / ||numpy|| over (K, m, B, tau) in", cases)
+    print(f"{'kernels':<8}{'dtype':<9}" + "".join(f"{k:>10}" for k in NAMES))
+    with standin.installed():
+        for kernels in ("fused", "plain"):
+            for dtype in ("float64", "float32"):
+                worst = dict.fromkeys(NAMES, 0.0)
+                for case in cases:
+                    for k, v in differences(*case, dtype, kernels).items():
+                        worst[k] = max(worst[k], v)
+                print(f"{kernels:<8}{dtype:<9}" + "".join(f"{worst[k]:>10.1e}" for k in NAMES))
