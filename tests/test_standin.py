@@ -171,3 +171,19 @@ def test_the_stand_in_is_never_picked_up_by_accident():
     assert "backends.standin" not in getattr(sys.modules.get("cupy"), "__name__", "")
     r = CliRunner().invoke(app, ["backends"])
     assert "cupy   available" not in r.output
+
+
+def test_the_docs_quote_the_counted_launches(standin_cupy):
+    """docs/gpu.md shows `python cli.py launches` as it prints today; backends.md quotes its totals."""
+    from pathlib import Path
+
+    from backends.standin import launches
+
+    lines = launches.table()
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    assert all(line in (docs / "gpu.md").read_text() for line in lines)
+    rows = {tuple(line.split()[:2]): [int(v.replace(",", "")) for v in line.split()[2:]] for line in lines[2:]}
+    plain, fused = rows["plain", "float64"], rows["fused", "float64"]
+    assert fused[0] == 4 and plain[0] == 0  # rnn_forward, softmax_xent, rnn_backward, rnn_adagrad_clip
+    assert f"{plain[4]} plain, {fused[4]} fused" in (docs / "backends.md").read_text()
+    assert fused[4] * 5 < plain[4] and fused[-1] == plain[-1] == 1  # one sync: the loss
