@@ -336,5 +336,14 @@ def neurons_cmd(
     typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
 
 
+@app.command("launches")
+def launches_cmd(hidden: HiddenOpt = 100, seq_length: SeqOpt = 25, batch_size: BatchOpt = 1) -> None:
+    """Count what one CuPy training update asks of a GPU (launches, transfers, syncs), on the CPU stand-in."""
+    from backends.standin import launches
+
+    for line in launches.table(hidden, seq_length, batch_size):
+        typer.echo(line)
+
+
 if __name__ == "__main__":
     app()

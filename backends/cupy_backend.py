@@ -2,17 +2,20 @@
 
 kernels="plain" is the NumPy backend's body run with xp = cupy, unchanged: CuPy is almost a
 drop-in for NumPy. It is also slow at batch 1, and why is the lesson: each NumPy call becomes a
-kernel launch of a few microseconds, and an update makes about 190 of them, most of them on 100
-numbers. kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
+kernel launch (commonly quoted at a few microseconds; never timed here), and an update makes
+191 of them, most of them on 100 numbers (counted on the CPU stand-in: python cli.py launches).
+kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
 
 - the recurrence of a whole chunk, eqs. (1)-(2), is one launch, and BPTT's, eqs. (8)-(9) with
   the tanh backward, another: one block per stream, one thread per hidden unit, W in shared
-  memory when it fits (else, for large m, one cuBLAS product per step and fused elementwise
-  kernels);
+  memory when it fits, else read from global memory (for m > 1024, more units than threads in
+  a block: one cuBLAS product per step and a fused elementwise kernel);
 - the output layer's softmax, loss and g_t = p_t - y_t, eqs. (4)-(6), is one launch;
-- clipping and AdaGrad, eqs. (11)-(12), are one elementwise kernel over the flat theta.
+- clipping and AdaGrad, eqs. (11)-(12), or clipping and Adam, eqs. (16)-(18), are one
+  elementwise kernel over the flat theta.
 
-About 20 launches per update instead of about 190.
+18 launches per update instead of 191 (m = 100, B = 1, tau = 25). No GPU has run this file in
+this project; every test run executes it, kernels included, on the CPU stand-in (docs: gpu.md).
 """
 
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from backends.numpy_backend import NumpyBackend
-from common.contract import ADAGRAD_EPS, CLIP, Layout
+from common.contract import Layout
 from common.errors import BadInput
 
 KERNELS = ("plain", "fused")
@@ -96,12 +99,19 @@ class CupyBackend(NumpyBackend):
         if self._shared > 48 * 1024:  # above 48 KB a kernel must ask for its shared memory
             self._k_forward.max_dynamic_shared_size_bytes = self._shared
             self._k_backward.max_dynamic_shared_size_bytes = self._shared
+        clip = "if (clip > 0) g = fmin(fmax(g, -clip), clip);"  # eq. (11), g clipped in place; clip 0: none
         self._k_adagrad = cp.ElementwiseKernel(
-            "T g, T eta, T clip, T eps",
-            "T theta, T mem",
-            "const T gc = fmin(fmax(g, -clip), clip); mem += gc * gc; theta -= eta * gc / sqrt(mem + eps);",
+            "T eta, T clip, T eps",
+            "T g, T theta, T mem",
+            clip + "mem += g * g; theta -= g / sqrt(mem + eps) * eta;",
             "rnn_adagrad_clip",
-        )  # eqs. (11)-(12) in one pass: read g, theta, M once, write theta, M once
+        )  # eqs. (11)-(12) in one pass; NumPy's order of operations
+        self._k_adam = cp.ElementwiseKernel(
+            "T step, T c2, T b1, T omb1, T b2, T omb2, T eps, T clip",
+            "T g, T theta, T mo, T v",
+            clip + "mo = mo * b1 + omb1 * g; v = v * b2 + omb2 * g * g; theta -= mo / (sqrt(v) / c2 + eps) * step;",
+            "rnn_adam_clip",
+        )  # eqs. (16)-(18) in one pass: read g, theta, m, v once, write them once; NumPy's order of operations
         self._k_tanh_step = cp.ElementwiseKernel("T u, T a", "T h", "h = tanh(u + a)", "rnn_tanh_step")
         self._k_tanh_back = cp.ElementwiseKernel(
             "T vg, T u, T h", "T da", "da = (vg + u) * (1 - h * h)", "rnn_tanh_back"
@@ -162,10 +172,16 @@ class CupyBackend(NumpyBackend):
         return grad
 
     # --8<-- [end:backward]
-    # --8<-- [start:adagrad]
-    def adagrad(self, theta, mem, grad, eta):
+    # --8<-- [start:update]
+    def update(self, theta, state, grad, opt, t):
         if self.kernels == "plain":
-            return super().adagrad(theta, mem, grad, eta)
-        self._k_adagrad(grad, eta, CLIP, ADAGRAD_EPS, theta, mem)
+            return super().update(theta, state, grad, opt, t)
+        clip = 0.0 if opt.clip is None else opt.clip
+        if opt.name == "adagrad":
+            self._k_adagrad(opt.eta, clip, opt.eps, grad, theta, state)
+        else:  # the bias corrections of eq. (18) are two host scalars: eta / (1 - beta1^t), sqrt(1 - beta2^t)
+            step, c2, n = opt.eta / (1 - opt.beta1**t), (1 - opt.beta2**t) ** 0.5, theta.shape[0]
+            b1, b2 = opt.beta1, opt.beta2
+            self._k_adam(step, c2, b1, 1 - b1, b2, 1 - b2, opt.eps, clip, grad, theta, state[:n], state[n:])
 
-    # --8<-- [end:adagrad]
+    # --8<-- [end:update]

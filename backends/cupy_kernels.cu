@@ -82,10 +82,11 @@ extern "C" __global__ void softmax_xent(REAL* OT, const REAL* c, const long long
     REAL* o = OT + (long long)blockIdx.x * K;
     const int tid = threadIdx.x, n = blockDim.x;
 
-    for (int k = tid; k < K; k += n) o[k] += c[k];  // eq. (3)'s + c
-    __syncthreads();
-    REAL mx = o[0];  // a start every thread can use (no INFINITY: NVRTC defines no such macro)
-    for (int k = tid; k < K; k += n) mx = fmax(mx, o[k]);
+    REAL mx = -3.0e38;  // below any logit, and a float (NVRTC defines no INFINITY or FLT_MAX)
+    for (int k = tid; k < K; k += n) {
+        o[k] += c[k];  // eq. (3)'s + c
+        mx = fmax(mx, o[k]);  // each thread reads only the logits it wrote: no barrier needed yet
+    }
     red[tid] = mx;
     __syncthreads();
     for (int half = n / 2; half > 0; half /= 2) {

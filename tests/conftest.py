@@ -1,5 +1,7 @@
 """Shared fixtures: a small text of our own, one `backend` fixture for every backend variant, the CLI helper."""
 
+import shutil
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -110,3 +112,14 @@ class BlowsUp(NumpyBackend):
             theta[:] = 1e308  # W h overflows: m * 1e308 > the largest float64
         loss, h = super().step(theta, *args)
         return (self.value if self.calls >= self.at and self.value is not None else loss), h
+
+
+@pytest.fixture
+def standin_cupy():
+    """The CPU stand-in for CuPy in the place of `cupy` (docs: gpu.md); afterwards the real one, or none."""
+    if shutil.which("g++") is None:
+        pytest.skip("the CPU stand-in for CuPy needs g++")
+    from backends import standin
+
+    with standin.installed() as cupy:
+        yield cupy

@@ -41,15 +41,7 @@ def public_methods(cls) -> dict[str, inspect.Signature]:
     }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason="cupy's public adagrad: stage 2 overrides update", strict=True))
-        if n == "cupy"
-        else n
-        for n in backends.names()
-    ],
-)
+@pytest.mark.parametrize("name", backends.names())
 def test_every_backend_has_the_contracts_signatures(name):
     # thinc's consistency test: the same public methods, with the same parameters in the same order
     module, cls_name, library, _ = backends.REGISTRY[name]

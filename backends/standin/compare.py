@@ -1,0 +1,72 @@
+"""One update of the CuPy backend on the stand-in against the NumPy backend (docs: gpu.md).
+
+The weights are well conditioned (W's spectral radius about 0.5, biases not zero): two correct
+implementations then agree to rounding, normwise, whatever order each sums in. From a chaotic
+W (spectral radius above 1) they do not, and no tolerance separates a bug from rounding.
+"""
+
+import numpy as np
+
+import backends
+from common.contract import Layout, Optimizer, Params, opt_state_size
+from common.weights import init_theta
+
+NAMES = ("loss", "grad", "theta", "mem", "h")
+
+
+def conditioned_theta(layout: Layout, seed: int = 4) -> np.ndarray:
+    """U, W, V ~ N(0, 0.25/m); b, c ~ N(0, 0.25): every term of eqs. (1)-(4) matters, none blows up."""
+    p = layout.unpack(init_theta(layout, 0.5 / np.sqrt(layout.m), seed))
+    rng = np.random.default_rng(seed)
+    b, c = (0.5 * rng.standard_normal(p.b.shape), 0.5 * rng.standard_normal(p.c.shape))
+    return layout.pack(Params(p.U, p.W, p.V, b, c))
+
+
+def chunk(K: int, tau: int, B: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random inputs and targets (tau, B) that use every character when tau*B >= K."""
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(np.resize(np.arange(K), tau * B + 1))
+    x, y = ids[:-1].reshape(tau, B), ids[1:].reshape(tau, B)
+    return x, y
+
+
+def one_step(backend, theta, x, y, h0, opt: Optimizer = Optimizer(), scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Loss and unclipped gradient at theta, then update t = 3 from a state of 0.01s: everything on the host.
+
+    t = 3 so that Adam's bias corrections (eq. 18) are neither 1 nor the first step's.
+    """
+    th = backend.to_device(theta)
+    loss, cache = backend.forward(th, x, y, backend.to_device(h0))
+    grad = backend.to_host(backend.backward(th, cache))
+    mem = backend.to_device(np.full(opt_state_size(opt, theta.size), 0.01))
+    _, h = backend.step(th, mem, x, y, backend.to_device(h0), opt, 3, scale)
+    out = (loss, grad, backend.to_host(th), backend.to_host(mem), backend.to_host(h))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in zip(NAMES, out)}
+
+
+def differences(
+    K: int, m: int, B: int, tau: int, dtype: str, kernels: str, opt: Optimizer = Optimizer(), scale: float = 1.0
+) -> dict[str, float]:
+    """||cupy - numpy|| / ||numpy|| of each result of one_step; the stand-in must be installed."""
+    layout = Layout(K, m)
+    theta, (x, y) = conditioned_theta(layout), chunk(K, tau, B)
+    h0 = np.random.default_rng(1).uniform(-0.5, 0.5, (m, B))
+    ours = one_step(backends.load("cupy", layout, dtype, kernels=kernels), theta, x, y, h0, opt, scale)
+    ref = one_step(backends.load("numpy", layout, dtype), theta, x, y, h0, opt, scale)
+    return {k: float(np.linalg.norm(ours[k] - ref[k]) / np.linalg.norm(ref[k])) for k in NAMES}
+
+
+if __name__ == "__main__":  # python -m backends.standin.compare: the largest differences over the tests' cases
+    from backends import standin
+
+    cases = [(42, 100, 1, 25), (80, 100, 3, 25), (80, 169, 2, 10), (42, 300, 2, 25), (80, 1100, 1, 4)]
+    print("largest ||cupy - numpy|| / ||numpy|| over (K, m, B, tau) in", cases)
+    print(f"{'kernels':<8}{'dtype':<9}" + "".join(f"{k:>10}" for k in NAMES))
+    with standin.installed():
+        for kernels in ("fused", "plain"):
+            for dtype in ("float64", "float32"):
+                worst = dict.fromkeys(NAMES, 0.0)
+                for case in cases:
+                    for k, v in differences(*case, dtype, kernels).items():
+                        worst[k] = max(worst[k], v)
+                print(f"{kernels:<8}{dtype:<9}" + "".join(f"{worst[k]:>10.1e}" for k in NAMES))

@@ -1,0 +1,117 @@
+"""CUDA source -> a shared library g++ can build, cached by content (docs: gpu.md#the-stand-in).
+
+The kernel source is used as written. Three steps make it C++: a header of CUDA's built-ins and
+the fiber scheduler is included first (cuda_runtime.h); each `extern __shared__ T name[];`
+becomes a pointer into the launch's dynamic shared memory; and each `__global__` function gets
+an `extern "C"` launcher that the Python side calls through ctypes.
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HEADER = Path(__file__).with_name("cuda_runtime.h")
+FLAGS = ("-O2", "-shared", "-fPIC", "-std=c++17", "-w")  # no -ffast-math: IEEE arithmetic, as on a GPU
+C_TYPES = {
+    "float": np.float32,
+    "double": np.float64,
+    "int": np.int32,
+    "unsigned int": np.uint32,
+    "long long": np.int64,
+    "unsigned long long": np.uint64,
+    "unsigned char": np.uint8,
+    "bool": np.bool_,
+}
+KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)', re.S)
+EXTERN_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\(\d+\)\s+)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
+
+
+class CompileError(RuntimeError):
+    """g++ could not build the source (the message is its error output)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One kernel parameter: its C type, and the dtype an argument must have."""
+
+    name: str
+    ctype: str  # as written, with the -D macros expanded, e.g. "const double*"
+    dtype: np.dtype
+    pointer: bool
+
+
+def defines(options: tuple[str, ...]) -> dict[str, str]:
+    """-DNAME=VALUE options as a dict."""
+    return dict(o[2:].split("=", 1) for o in options if o.startswith("-D") and "=" in o)
+
+
+def signatures(code: str, options: tuple[str, ...]) -> dict[str, list[Param]]:
+    """Every `extern "C" __global__` kernel of code, with its parameters."""
+    macros = defines(options)
+    out = {}
+    for name, params in KERNEL.findall(code):
+        out[name] = [parse_param(p, macros) for p in params.split(",") if p.strip()]
+    return out
+
+
+def parse_param(text: str, macros: dict[str, str]) -> Param:
+    words = [macros.get(w, w) for w in re.findall(r"\w+|\*", text)]
+    name, ctype = words[-1], " ".join(words[:-1]).replace(" *", "*")
+    base = " ".join(w for w in words[:-1] if w not in ("const", "*", "__restrict__", "volatile"))
+    if base not in C_TYPES:
+        raise CompileError(f"parameter {name!r}: the stand-in knows no C type {base!r}")
+    return Param(name, ctype, np.dtype(C_TYPES[base]), "*" in words)
+
+
+def translate(code: str, options: tuple[str, ...]) -> str:
+    """The kernel source as C++ for g++, with one launcher per kernel."""
+    body = EXTERN_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(standin::shared_memory);", code)
+    lines = [f"#define {k} {v}" for k, v in defines(options).items()]
+    lines += [f'#include "{HEADER}"', "#line 1", body]
+    for name, params in signatures(code, options).items():
+        call = ", ".join(
+            f"({p.ctype})standin_args[{k}]" if p.pointer else f"*({p.ctype}*)standin_args[{k}]"
+            for k, p in enumerate(params)
+        )
+        lines += [
+            f"static void** standin_args_{name};",
+            f"static void standin_body_{name}() {{ void** standin_args = standin_args_{name}; {name}({call}); }}",
+            f'extern "C" int standin_launch_{name}(void** args, const unsigned* grid, const unsigned* block,'
+            " size_t shared, size_t guard, int mode, unsigned long long seed, char* err, size_t errlen) {",
+            f"    standin_args_{name} = args;",
+            f"    return standin::run(standin_body_{name}, grid, block, shared, guard, mode, seed, err, errlen);",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def cache_dir() -> Path:
+    where = os.environ.get("STANDIN_CACHE") or Path(tempfile.gettempdir()) / f"standin-{os.getuid()}"
+    Path(where).mkdir(parents=True, exist_ok=True)
+    return Path(where)
+
+
+def build(cpp: str) -> Path:
+    """The shared library for this C++ source: built once, then found in the cache by its hash."""
+    key = hashlib.sha256((cpp + HEADER.read_text() + " ".join(FLAGS)).encode()).hexdigest()[:24]
+    lib = cache_dir() / f"k{key}.so"
+    if not lib.exists():
+        src = lib.with_suffix(f".{os.getpid()}.cpp")
+        src.write_text(cpp)
+        tmp = lib.with_suffix(f".{os.getpid()}.so")
+        try:
+            r = subprocess.run(["g++", *FLAGS, "-o", str(tmp), str(src)], capture_output=True, text=True)
+        except FileNotFoundError:
+            raise CompileError("the CPU stand-in needs g++ (apt install g++), and it is not on PATH") from None
+        finally:
+            src.unlink()
+        if r.returncode != 0:
+            raise CompileError(r.stderr[-4000:])
+        os.replace(tmp, lib)  # atomic: a parallel run sees the whole library or none
+    return lib
