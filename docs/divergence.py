@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import backends  # noqa: E402
-from common.contract import Layout  # noqa: E402
+from common.contract import Layout, Optimizer  # noqa: E402
 from common.data import Streams, builtin_corpus, read_corpus  # noqa: E402
 from common.minchar import MinCharRNN  # noqa: E402
 from common.weights import init_theta  # noqa: E402
@@ -41,7 +41,7 @@ def backend_losses(name, options, layout, theta0, streams, updates) -> np.ndarra
     model = backends.load(name, layout, "float64", **options)
     theta, mem = model.to_device(theta0), model.to_device(np.zeros_like(theta0))
     h0 = model.to_device(np.zeros((layout.m, 1)))
-    return losses(lambda x, y, h: model.step(theta, mem, x, y, h, ETA), h0, streams, updates)
+    return losses(lambda x, y, h: model.step(theta, mem, x, y, h, Optimizer("adagrad", ETA), 1), h0, streams, updates)
 
 
 def smooth(loss: np.ndarray) -> float:

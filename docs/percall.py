@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backends.numpy_backend import NumpyBackend  # noqa: E402
-from common.contract import Layout  # noqa: E402
+from common.contract import Layout, Optimizer  # noqa: E402
 from common.weights import init_theta  # noqa: E402
+
+ADAGRAD = Optimizer("adagrad", 0.1)  # clipping (11) and AdaGrad (12), the classic handout
 
 K, M, TAU = 80, 100, 25
 
@@ -83,11 +85,11 @@ def numpy_rows(rng):
         ("numpy: dA @ H^T, 100 x 25 by 25 x 100", lambda: Hc @ Hr, 20),
         (
             f"numpy backend: AdaGrad + clip, {layout.size:,} parameters",
-            lambda: backend.adagrad(theta_a, mem_a, g, 0.1),
+            lambda: backend.update(theta_a, mem_a, g, ADAGRAD, 1),
             2000,
         ),
         (f"numpy: np.sqrt on {layout.size:,} numbers (out=)", lambda: np.sqrt(mem_a, out=out_p), 3),
-        ("numpy backend: one whole update (step)", lambda: backend.step(theta, mem, *next(chunks), h0, 0.1), 1),
+        ("numpy backend: one whole update (step)", lambda: backend.step(theta, mem, *next(chunks), h0, ADAGRAD, 1), 1),
     ]
 
 

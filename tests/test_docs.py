@@ -118,9 +118,11 @@ def test_leftover_tex_finds_any_command_escape_or_dollar():
 
 
 def site_pages() -> list[str]:
-    """The path of every page of the site: each docs/**/*.md, and the generated CLI reference."""
+    """The path of every page of the site: each docs/**/*.md the site builds, and the generated CLI reference."""
     paths = []
     for md in sorted((ROOT / "docs").rglob("*.md")):
+        if md.parent.name == "make":  # parts of pages, included by others (mkdocs.yml: exclude_docs)
+            continue
         parts = md.relative_to(ROOT / "docs").with_suffix("").parts
         parts = parts[:-1] if parts[-1] == "index" else parts
         paths.append("".join(f"{p}/" for p in parts))
