@@ -21,6 +21,19 @@ from common.contenders import HEADER, contenders, row
 from common.contract import Layout
 from common.data import Streams, builtin_corpus, read_corpus
 from common.errors import BadInput, WriteFailed
+from common.handout_options import (
+    Beta1Opt,
+    Beta2Opt,
+    ClipOpt,
+    EpsOpt,
+    EtaOpt,
+    InitOpt,
+    LossOpt,
+    OptimizerOpt,
+    PresetOpt,
+    SigmaOpt,
+    resolve,
+)
 from common.progress import ProgressBar, loss_text
 from common.rng import stream
 from common.sampling import generate
@@ -100,8 +113,16 @@ def train_cmd(
     backend: BackendOpt = BackendName.numpy,
     hidden: HiddenOpt = 100,
     seq_length: SeqOpt = 25,
-    eta: Annotated[float, typer.Option(help="AdaGrad learning rate.")] = 0.1,
-    sigma: Annotated[float, typer.Option(help="Std of the initial U, W, V.")] = 0.01,
+    preset: PresetOpt = "classic",
+    optimizer: OptimizerOpt = None,
+    loss: LossOpt = None,
+    clip: ClipOpt = None,
+    init: InitOpt = None,
+    eta: EtaOpt = None,
+    sigma: SigmaOpt = None,
+    beta1: Beta1Opt = None,
+    beta2: Beta2Opt = None,
+    eps: EpsOpt = None,
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
     updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
     batch_size: BatchOpt = 1,
@@ -124,7 +145,8 @@ def train_cmd(
     options = backend_options(device, grad, kernels)
     settings = [f.name for f in fields(Config)]
     if resume is None:
-        cfg = Config(**{name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings})
+        values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
+        cfg = Config(**(values | resolve(ctx.params)))
         t = lifecycle.new(cfg, backend.value, options, data, out, say=typer.echo)
     else:
         if out is not None:

@@ -1,8 +1,9 @@
 """What a model file and a checkpoint hold, in one place: written from and read back into State.
 
 Both are .npz files of plain arrays plus JSON meta (common/npzfile.py: safe to load, never
-half-written). Format version 2 (docs: runs.md#checkpoints); version-1 files still load, their
-missing hidden state read as h = 0.
+half-written). Format version 3 (docs: runs.md#checkpoints): mem is the optimizer's state, n
+long for AdaGrad, 2n for Adam. Versions 1 and 2 still load (as AdaGrad); version 1's missing
+hidden state is read as h = 0.
 
     model       U, W, V, b, c (natural shapes); h (m, 1): the hidden state the model reached,
                 and meta x_next: the character that followed it. What `sample` needs.
@@ -17,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from common.contract import NAMES, Backend, Params
+from common.contract import NAMES, Backend, Optimizer, Params, opt_state_size
 from common.errors import BadInput
 from common.npzfile import expect, layout_of, load, save
 from common.rng import PURPOSES
@@ -108,9 +109,10 @@ def read_checkpoint(path: Path, arrays: dict | None = None, meta: dict | None = 
     except (KeyError, TypeError, ValueError, AssertionError):
         raise BadInput(f"{path}: its metadata is incomplete or inconsistent") from None
     n, m = layout.size, layout.m
+    optimizer = Optimizer(meta["config"].get("optimizer", "adagrad"))  # versions 1 and 2: AdaGrad
     checked = {
         "theta": expect(arrays, "theta", (n,), dtype, path),
-        "mem": expect(arrays, "mem", (n,), dtype, path),
+        "mem": expect(arrays, "mem", (opt_state_size(optimizer, n),), dtype, path),
         "best_theta": expect(arrays, "best_theta", (n,), dtype, path),
         "h": expect(arrays, "h", (m, B), dtype, path),
         "losses": expect(arrays, "losses", (update,), "float64", path),

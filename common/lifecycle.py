@@ -71,7 +71,7 @@ def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | No
     streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)  # one clear line now if the text is too short
     memory.check(layout, cfg.seq_length, cfg.batch_size, np.dtype(cfg.dtype).itemsize)
     model = backends.load(name, layout, cfg.dtype, **options)
-    state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
+    state = start(model, init_theta(layout, cfg.sigma, cfg.seed, cfg.init), cfg.batch_size, cfg.opt)
     folder = Run(reserve(out), corpus, cfg, model, data, options)
     return Training(folder, model, corpus, cfg, state, total_updates(cfg, streams))
 

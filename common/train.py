@@ -14,11 +14,13 @@ from typing import Protocol
 
 import numpy as np
 
-from common.contract import DTYPES, Array, Backend, Optimizer
+from common.contract import DTYPES, OPTIMIZERS, Array, Backend, Optimizer, opt_state_size
 from common.data import Corpus, Streams
 from common.errors import BadInput, TrainingStopped
+from common.presets import PRESETS, REDUCTIONS
 from common.rng import stream
 from common.sampling import sample
+from common.weights import INITS
 
 SAMPLE_LENGTH = 200  # characters shown every sample_every updates
 FINAL_SAMPLE_LENGTH = 1000  # characters from the best model at the end
@@ -28,7 +30,7 @@ STUCK_AFTER = 1000  # updates after which a loss never below its start is worth 
 
 @dataclass(frozen=True)
 class Config:
-    """Hyperparameters; the defaults are the assignment's."""
+    """Hyperparameters; the defaults are the classic handout's (common/presets.py resolves the others)."""
 
     hidden: int = 100
     seq_length: int = 25
@@ -41,13 +43,24 @@ class Config:
     dtype: str = "float64"
     sample_every: int = 10_000  # 0: no samples during training
     checkpoint_every: int = 10_000  # 0: a checkpoint only at the end
+    preset: str = "classic"  # the handout the values below were resolved from (docs: handouts.md)
+    optimizer: str = "adagrad"
+    loss: str = "sum"  # "sum" over the tau steps (eq. 5), or "mean"
+    clip: float = 5.0  # 0: no clipping
+    init: str = "classic"
+    beta1: float = 0.9  # Adam only
+    beta2: float = 0.999  # Adam only
+    eps: float = 1e-8
 
     def __post_init__(self) -> None:
+        choices = {"dtype": DTYPES, "preset": PRESETS, "optimizer": OPTIMIZERS, "loss": REDUCTIONS, "init": INITS}
         for f in fields(self):
             value, flag = getattr(self, f.name), "--" + f.name.replace("_", "-")
-            if f.name == "dtype":
-                if value not in DTYPES:
-                    raise BadInput(f"{flag} must be one of {', '.join(DTYPES)} (got {value!r})")
+            if f.name in choices:
+                if value not in choices[f.name]:
+                    raise BadInput(f"{flag} must be one of {', '.join(choices[f.name])} (got {value!r})")
+            elif f.name in ("clip", "beta1", "beta2", "eps"):
+                continue  # checked by common/presets.check through the Optimizer
             elif f.name in ("eta", "sigma"):
                 if not (math.isfinite(value) and value > 0):
                     raise BadInput(f"{flag} must be a positive number (got {value})")
@@ -56,6 +69,16 @@ class Config:
                     raise BadInput(f"{flag} must be zero or positive (got {value})")
             elif value is not None and value < 1:
                 raise BadInput(f"{flag} must be a positive integer (got {value})")
+
+    @property
+    def opt(self) -> Optimizer:
+        """The update rule (docs: optimizers.md)."""
+        return Optimizer(self.optimizer, self.eta, self.clip or None, self.beta1, self.beta2, self.eps)
+
+    @property
+    def scale(self) -> float:
+        """The factor of Backend.step: 1 for the summed loss, 1 / tau for the mean (eq. 19)."""
+        return 1.0 if self.loss == "sum" else 1.0 / self.seq_length
 
 
 class Reporter(Protocol):
@@ -86,7 +109,7 @@ class State:
     """Everything that changes as training goes (docs: training.md#the-training-state)."""
 
     theta: Array  # parameters, on the device
-    mem: Array  # AdaGrad's M, on the device
+    mem: Array  # the optimizer's state on the device: AdaGrad's M (n), or Adam's [m; v] (2n)
     h: Array  # (m, B) hidden state carried to the next chunk
     update: int = 0  # updates done
     smooth: float = math.nan  # smooth loss after the last update
@@ -107,12 +130,12 @@ def total_updates(cfg: Config, streams: Streams) -> int:
     return cfg.updates if cfg.updates is not None else cfg.epochs * streams.chunks
 
 
-def start(backend: Backend, theta0: np.ndarray, B: int) -> State:
-    """A fresh state from initial parameters theta0 (host)."""
+def start(backend: Backend, theta0: np.ndarray, B: int, opt: Optimizer = Optimizer()) -> State:
+    """A fresh state from initial parameters theta0 (host), with opt's state at zero."""
     m = backend.layout.m
     return State(
         theta=backend.to_device(theta0),
-        mem=backend.to_device(np.zeros_like(theta0)),
+        mem=backend.to_device(np.zeros(opt_state_size(opt, theta0.size))),
         h=backend.to_device(np.zeros((m, B))),
     )
 
@@ -140,7 +163,7 @@ def train(
 def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
     streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
     total, B, m = total_updates(cfg, streams), cfg.batch_size, backend.layout.m
-    next_report = 0.0
+    next_report, opt = 0.0, cfg.opt
     while state.update < total:
         if stop():
             save(state)
@@ -150,7 +173,7 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
             state.h = backend.to_device(np.zeros((m, B)))  # each epoch starts from h = 0
         x, y = streams.chunk(i)  # (tau, B) each
         t0 = time.perf_counter()
-        loss, h = backend.step(state.theta, state.mem, x, y, state.h, Optimizer("adagrad", cfg.eta), state.update + 1)
+        loss, h = backend.step(state.theta, state.mem, x, y, state.h, opt, state.update + 1, cfg.scale)
         loss /= B  # per stream, so the numbers read the same for every batch size
         if not math.isfinite(loss):
             raise TrainingStopped(f"the loss became {loss} at update {state.update + 1}")
