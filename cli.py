@@ -22,6 +22,7 @@ from common.contract import Layout
 from common.data import Streams, builtin_corpus, read_corpus
 from common.errors import BadInput, WriteFailed
 from common.handout_options import (
+    BestByOpt,
     Beta1Opt,
     Beta2Opt,
     ClipOpt,
@@ -30,8 +31,11 @@ from common.handout_options import (
     InitOpt,
     LossOpt,
     OptimizerOpt,
+    OrderOpt,
     PresetOpt,
     SigmaOpt,
+    ValidateEveryOpt,
+    ValidationOpt,
     resolve,
 )
 from common.progress import ProgressBar, loss_text
@@ -123,6 +127,10 @@ def train_cmd(
     beta1: Beta1Opt = None,
     beta2: Beta2Opt = None,
     eps: EpsOpt = None,
+    validation: ValidationOpt = 0.0,
+    validate_every: ValidateEveryOpt = 1000,
+    order: OrderOpt = "sequential",
+    best_by: BestByOpt = "smooth",
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
     updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
     batch_size: BatchOpt = 1,

@@ -27,3 +27,11 @@ def resolve(params: dict) -> dict:
     """Config values from the preset named in params and the options given (None: the preset's)."""
     given = {"reduction" if n == "loss" else n: params[n] for n in NAMES}
     return settings(preset(params["preset"], **given))
+
+
+ValidationOpt = Annotated[
+    float, typer.Option(help="Hold out this fraction (0, 0.5] of the text's end for a validation loss; 0: none.")
+]
+ValidateEveryOpt = Annotated[int, typer.Option(help="Updates between two validation losses.")]
+OrderOpt = Annotated[str, typer.Option(help="Chunks of an epoch: sequential, or shuffled (h = 0 at each chunk).")]
+BestByOpt = Annotated[str, typer.Option(help="The best model: lowest smooth loss, or lowest validation loss.")]

@@ -20,11 +20,11 @@ from common import memory
 from common import resume as reading
 from common.checkpoint import restore
 from common.contract import Backend, Layout
-from common.data import Corpus, Streams, builtin_corpus
+from common.data import Corpus, builtin_corpus
 from common.errors import TrainingStopped, WriteFailed
 from common.run import Run, reserve
 from common.text import read_text
-from common.train import Config, Reporter, State, final_sample, start, total_updates, train
+from common.train import Config, Reporter, State, final_sample, parts, start, total_updates, train
 from common.weights import init_theta
 
 
@@ -68,7 +68,7 @@ def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | No
             "text, e.g. goblet_book.txt."
         )
     layout = Layout(corpus.K, cfg.hidden)
-    streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)  # one clear line now if the text is too short
+    streams = parts(cfg, corpus.ids)[0]  # one clear line now if the text (or its held-out part) is too short
     memory.check(layout, cfg.seq_length, cfg.batch_size, np.dtype(cfg.dtype).itemsize)
     model = backends.load(name, layout, cfg.dtype, **options)
     state = start(model, init_theta(layout, cfg.sigma, cfg.seed, cfg.init), cfg.batch_size, cfg.opt)
@@ -85,9 +85,7 @@ def resume(out: Path, changes: dict, force: bool, name: str | None, options: dic
     model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
     state = restore(model, arrays, meta)
     folder = reading.reopen(out, corpus, cfg, model, data, options, state)
-    return Training(
-        folder, model, corpus, cfg, state, total_updates(cfg, Streams(corpus.ids, cfg.seq_length, cfg.batch_size))
-    )
+    return Training(folder, model, corpus, cfg, state, total_updates(cfg, parts(cfg, corpus.ids)[0]))
 
 
 def senseless(cfg: Config) -> list[str]:

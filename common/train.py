@@ -15,11 +15,12 @@ from typing import Protocol
 import numpy as np
 
 from common.contract import DTYPES, OPTIMIZERS, Array, Backend, Optimizer, opt_state_size
-from common.data import Corpus, Streams
+from common.data import ORDERS, Corpus, Streams, split
 from common.errors import BadInput, TrainingStopped
 from common.presets import PRESETS, REDUCTIONS
 from common.rng import stream
 from common.sampling import sample
+from common.validation import validation_loss
 from common.weights import INITS
 
 SAMPLE_LENGTH = 200  # characters shown every sample_every updates
@@ -51,15 +52,20 @@ class Config:
     beta1: float = 0.9  # Adam only
     beta2: float = 0.999  # Adam only
     eps: float = 1e-8
+    validation: float = 0.0  # the fraction of the text held out at its end (0: none; docs: data.md#validation)
+    validate_every: int = 1000  # updates between two validation losses
+    order: str = "sequential"  # or "shuffled": each epoch's chunks in an order drawn from the seed, h = 0 each
+    best_by: str = "smooth"  # the best model: lowest smooth training loss, or lowest validation loss
 
     def __post_init__(self) -> None:
         choices = {"dtype": DTYPES, "preset": PRESETS, "optimizer": OPTIMIZERS, "loss": REDUCTIONS, "init": INITS}
+        choices |= {"order": ORDERS, "best_by": ("smooth", "validation")}
         for f in fields(self):
             value, flag = getattr(self, f.name), "--" + f.name.replace("_", "-")
             if f.name in choices:
                 if value not in choices[f.name]:
                     raise BadInput(f"{flag} must be one of {', '.join(choices[f.name])} (got {value!r})")
-            elif f.name in ("clip", "beta1", "beta2", "eps"):
+            elif f.name in ("clip", "beta1", "beta2", "eps", "validation"):
                 continue  # checked by common/presets.check through the Optimizer
             elif f.name in ("eta", "sigma"):
                 if not (math.isfinite(value) and value > 0):
@@ -67,6 +73,8 @@ class Config:
             elif f.name in ("seed", "sample_every", "checkpoint_every"):
                 if value < 0:
                     raise BadInput(f"{flag} must be zero or positive (got {value})")
+            elif f.name == "validate_every" and self.best_by == "validation" and not self.validation:
+                raise BadInput("--best-by validation needs a held-out part: give --validation FRACTION")
             elif value is not None and value < 1:
                 raise BadInput(f"{flag} must be a positive integer (got {value})")
 
@@ -79,6 +87,16 @@ class Config:
     def scale(self) -> float:
         """The factor of Backend.step: 1 for the summed loss, 1 / tau for the mean (eq. 19)."""
         return 1.0 if self.loss == "sum" else 1.0 / self.seq_length
+
+    def per_char(self, loss: float) -> float:
+        """A loss of one chunk (summed or mean) as nats per character (docs: handouts.md)."""
+        return loss / (self.seq_length * self.scale)
+
+
+def parts(cfg: Config, ids: np.ndarray) -> tuple[Streams, np.ndarray | None]:
+    """The training streams, and the held-out end of the text (None without --validation)."""
+    train, held = split(ids, cfg.validation, cfg.seq_length) if cfg.validation else (ids, None)
+    return Streams(train, cfg.seq_length, cfg.batch_size, cfg.order, cfg.seed), held
 
 
 class Reporter(Protocol):
@@ -118,6 +136,8 @@ class State:
     best_update: int = 0
     best_h: np.ndarray | None = None  # (m, 1) host copy of stream 0's h at the best update: sampling goes on from it
     best_x_next: int = 0  # the character that followed it in the text
+    best_validation: float = math.inf  # with --best-by validation: the best model's validation loss per character
+    validations: list[tuple[int, float]] = field(default_factory=list)  # (update, validation loss per character)
     x_next: int = 0  # the character that follows h in stream 0 (the last target)
     losses: list[float] = field(default_factory=list)  # per update, per stream (loss / B)
     smooths: list[float] = field(default_factory=list)
@@ -161,7 +181,7 @@ def train(
 
 
 def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
-    streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
+    streams, held = parts(cfg, corpus.ids)
     total, B, m = total_updates(cfg, streams), cfg.batch_size, backend.layout.m
     next_report, opt = 0.0, cfg.opt
     while state.update < total:
@@ -169,9 +189,9 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
             save(state)
             break
         epoch, i = divmod(state.update, streams.chunks)
-        if i == 0:
+        if i == 0 or cfg.order == "shuffled":  # shuffled: the chunk before is not the text before
             state.h = backend.to_device(np.zeros((m, B)))  # each epoch starts from h = 0
-        x, y = streams.chunk(i)  # (tau, B) each
+        x, y = streams.chunk(streams.visit(epoch, i))  # (tau, B) each
         t0 = time.perf_counter()
         loss, h = backend.step(state.theta, state.mem, x, y, state.h, opt, state.update + 1, cfg.scale)
         loss /= B  # per stream, so the numbers read the same for every batch size
@@ -182,7 +202,12 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
         state.update += 1
         state.losses.append(loss)
         state.smooths.append(state.smooth)
-        if state.smooth < state.best_smooth:
+        if held is not None and (state.update == 1 or state.update % cfg.validate_every == 0):
+            state.validations.append((state.update, validation_loss(backend, state.theta, held).per_char))
+        at, val = state.validations[-1] if state.validations else (0, math.inf)
+        by_validation = cfg.best_by == "validation"
+        if (at == state.update and val < state.best_validation) if by_validation else state.smooth < state.best_smooth:
+            state.best_validation = val if by_validation else math.inf
             state.best_theta = backend.to_host(state.theta)  # a true copy, not a view
             state.best_h = backend.to_host(h)[:, :1].copy()  # (m, 1) where sampling from the best model starts
             state.best_smooth, state.best_update, state.best_x_next = state.smooth, state.update, state.x_next
