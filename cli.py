@@ -9,17 +9,15 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from typer._click.core import ParameterSource  # typer vendors click; pinned in constraints.txt
 from typer._click.exceptions import ClickException
 
 import backends
-from common import bench, checkpoint, lifecycle
-from common import gradcheck as gc
+from common import bench, checkpoint, gradcheck_report, lifecycle, presets
 from common.contenders import HEADER, contenders, row
 from common.contract import Layout
-from common.data import Streams, builtin_corpus, read_corpus
+from common.data import builtin_corpus, read_corpus
 from common.errors import BadInput, WriteFailed
 from common.handout_options import (
     BestByOpt,
@@ -42,7 +40,6 @@ from common.progress import ProgressBar, loss_text
 from common.rng import stream
 from common.sampling import generate
 from common.train import Config
-from common.weights import init_theta
 
 
 class OneLineErrors(typer.core.TyperGroup):
@@ -168,7 +165,7 @@ def train_cmd(
             f"{resume} is already at update {state.update:,} of {t.total:,}; ask for more with --updates or --epochs"
         )
         return
-    with ProgressBar(state.update, t.total) as bar:
+    with ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:
         end = lifecycle.run(t, bar)
     if end.outcome is not lifecycle.Outcome.completed:
         typer.echo(("" if end.outcome is lifecycle.Outcome.interrupted else "error: ") + end.message, err=True)
@@ -185,40 +182,29 @@ def train_cmd(
 def gradcheck_cmd(
     backend: BackendOpt = BackendName.numpy,
     data: DataOpt = None,
-    hidden: HiddenOpt = 5,
+    preset: Annotated[
+        str, typer.Option(help="classic: summed loss, m = 5; 2025: mean loss, m = 10, and autograd.")
+    ] = "classic",
+    hidden: Annotated[int | None, typer.Option(help="Hidden units m. Default: the preset's (5 / 10).")] = None,
     seq_length: SeqOpt = 25,
     batch_size: BatchOpt = 1,
     seed: SeedOpt = 1,
-    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked.")] = 0.01,
+    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked (--init classic).")] = 0.01,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
     as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
     device: DeviceOpt = None,
     grad: GradOpt = None,
     kernels: KernelsOpt = None,
 ) -> None:
-    """Compare BPTT gradients with centred differences (float64, unclipped, every entry)."""
+    """Compare BPTT gradients with centred differences (float64, unclipped, every entry), and autograd for 2025."""
+    p = presets.preset(preset, sigma=sigma)
+    hidden = hidden if hidden is not None else p.gradcheck_m
     Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
     if not step > 0:
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    layout = Layout(corpus.K, hidden)
-    model = backends.load(backend.value, layout, "float64", **backend_options(device, grad, kernels))
-    x, y = Streams(corpus.ids, seq_length, batch_size).chunk(0)
-    theta = init_theta(layout, sigma, seed)
-    result = gc.check(model, theta, x, y, np.zeros((hidden, batch_size)), step)
-    ok = gc.passed(result)
-    if as_json:
-        typer.echo(json.dumps(gc.as_json(model, result)))
-    else:
-        typer.echo(
-            f"gradient check: backend {model.name} ({model.device}), float64, m={hidden}, "
-            f"seq_length={seq_length}, batch {batch_size}, h={step:g}, corpus {corpus.name} (K={corpus.K})"
-        )
-        typer.echo(f"{'param':<6}{'rel_error':>14}{'max_elem_rel':>16}{'max_abs':>14}")
-        for name, e in result.items():
-            typer.echo(f"{name:<6}{e.rel_error:>14.3e}{e.max_elem_rel_error:>16.3e}{e.max_abs_error:>14.3e}")
-        typer.echo(f"{'PASSED' if ok else 'FAILED'}: every rel_error {'<' if ok else 'must be <'} {gc.TOLERANCE:g}")
-    if not ok:
+    model = backends.load(backend.value, Layout(corpus.K, hidden), "float64", **backend_options(device, grad, kernels))
+    if not gradcheck_report.run(model, corpus, p, seq_length, batch_size, seed, step, as_json, typer.echo):
         raise typer.Exit(1)
 
 

@@ -116,3 +116,17 @@ def test_resuming_with_another_handout_is_refused(tmp_path, corpus_file, args, m
     out = tmp_path / "run"
     train(corpus_file, out, "--updates", 10)
     assert_one_line_error(cli("train", "--resume", out, "--updates", 20, *args), 2, message)
+
+
+def test_gradcheck_2025_checks_the_mean_loss_at_m_10_and_against_autograd():
+    import json
+
+    r = cli("gradcheck", "--preset", "2025", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert (d["preset"], d["loss"], d["passed"]) == ("2025", "mean", True)
+    if backends.why_not("torch", device="cpu") is None:
+        assert d["autograd"]["passed"] and max(e["rel_error"] for e in d["autograd"]["params"].values()) < 1e-12
+    table = cli("gradcheck", "--preset", "2025")
+    assert "m=10" in table.output and "mean loss" in table.output and "against centred differences" in table.output
+    assert_one_line_error(cli("gradcheck", "--preset", "2024"), 2, "unknown preset '2024'")
