@@ -22,6 +22,7 @@ from common.checkpoint import restore
 from common.contract import Backend, Layout
 from common.data import Corpus, builtin_corpus
 from common.errors import TrainingStopped, WriteFailed
+from common.report import sampling_table
 from common.run import Run, reserve
 from common.text import read_text
 from common.train import Config, Reporter, State, final_sample, parts, start, total_updates, train
@@ -53,6 +54,7 @@ class Ending:
     message: str  # one line for the user
     code: int  # the process's exit status
     best_sample: str | None = None
+    table: str | None = None  # the sampling table (common/report.py)
 
 
 def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | None, say: Callable) -> Training:
@@ -143,7 +145,8 @@ def run(t: Training, reporter: Reporter) -> Ending:
                 )
             else:
                 best = final_sample(t.model, t.corpus, t.cfg, state)
-                ending = Ending(Outcome.completed, f"wrote {out}", 0, best)
+                table = sampling_table(t.model, t.corpus, state.best_theta, state.best_h, state.best_x_next, t.cfg.seed)
+                ending = Ending(Outcome.completed, f"wrote {out}", 0, best, table)
         except TrainingStopped as e:
             ending = Ending(
                 Outcome.stopped, f"{e}; training stopped. The best model so far is in {out / 'best.npz'}", 1
@@ -152,7 +155,7 @@ def run(t: Training, reporter: Reporter) -> Ending:
             return failed(t, str(e))
         try:
             state.wall = wall0 + time.perf_counter() - t0
-            folder.finish(state, ending.outcome.value, ending.best_sample)
+            folder.finish(state, ending.outcome.value, ending.best_sample, ending.table)
         except WriteFailed as e:
             return failed(t, str(e))
     return ending

@@ -44,7 +44,7 @@ class ProgressBar:
         self.bar.update(self.task, completed=update, epoch=epoch, rate=rate, **fields)
 
     def sample(self, update: int, smooth: float, text: str) -> None:
-        header = f"--- update {update:,}, smooth loss {loss_text(smooth)} ---"
+        header = f"--- update {update:,}, smooth loss {loss_text(smooth)} ---" if update else "--- before training ---"
         self.bar.console.print(header, style="bold", highlight=False)
         self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)  # the sample's own lines
 

@@ -92,7 +92,11 @@ def per_char(cfg: Config, state: State) -> dict:
 
 
 def samples_txt(samples: list[tuple[int, float, str]]) -> str:
-    return "".join(f"--- update {u}, smooth loss {loss_text(s)} ---\n{text}\n\n" for u, s, text in samples)
+    return "".join(f"--- {heading(u, s)} ---\n{text}\n\n" for u, s, text in samples)
+
+
+def heading(update: int, smooth: float) -> str:
+    return f"update {update}, smooth loss {loss_text(smooth)}" if update else "before the first update"
 
 
 class Run:
@@ -156,11 +160,13 @@ class Run:
     def write_summary(self, state: State, status: str) -> None:
         atomic.write_text(self.out / "summary.json", json.dumps(self.summary(state, status), indent=2) + "\n")
 
-    def finish(self, state: State, status: str, best_sample: str | None) -> None:
-        """The last save, the final sample and the plot."""
+    def finish(self, state: State, status: str, best_sample: str | None, table: str | None = None) -> None:
+        """The last save, the final sample, the sampling table and the plot."""
         self.save(state, status)
         if best_sample is not None:
             atomic.write_text(self.out / "best_sample.txt", best_sample + "\n")
+        if table is not None:
+            atomic.write_text(self.out / "sampling_table.md", table)
         if state.smooths:
             from common.plot import plot_loss  # matplotlib loads only here
 

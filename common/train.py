@@ -18,6 +18,7 @@ from common.contract import DTYPES, OPTIMIZERS, Array, Backend, Optimizer, opt_s
 from common.data import ORDERS, Corpus, Streams, split
 from common.errors import BadInput, TrainingStopped
 from common.presets import PRESETS, REDUCTIONS
+from common.report import first_sample
 from common.rng import stream
 from common.sampling import sample
 from common.validation import validation_loss
@@ -182,6 +183,10 @@ def train(
 
 def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
     streams, held = parts(cfg, corpus.ids)
+    if state.update == 0 and cfg.sample_every and cfg.preset == "2025":  # the 2025 report: one before training
+        text = first_sample(backend, corpus, state.theta, state.h, streams, cfg.seed, SAMPLE_LENGTH)
+        state.samples.append((0, math.nan, text))
+        reporter.sample(0, math.nan, text)
     total, B, m = total_updates(cfg, streams), cfg.batch_size, backend.layout.m
     next_report, opt = 0.0, cfg.opt
     while state.update < total:

@@ -130,3 +130,26 @@ def test_gradcheck_2025_checks_the_mean_loss_at_m_10_and_against_autograd():
     table = cli("gradcheck", "--preset", "2025")
     assert "m=10" in table.output and "mean loss" in table.output and "against centred differences" in table.output
     assert_one_line_error(cli("gradcheck", "--preset", "2024"), 2, "unknown preset '2024'")
+
+
+def test_2025_samples_before_training_and_every_run_writes_a_sampling_table(tmp_path, corpus_file):
+    from common.report import SETTINGS, TABLE_LENGTH
+    from common.rng import stream
+    from common.sampling import sample
+
+    new, old = tmp_path / "new", tmp_path / "old"
+    train(corpus_file, new, "--updates", 30, "--preset", "2025", "--sample-every", 10)
+    train(corpus_file, old, "--updates", 30, "--sample-every", 10)
+    assert (new / "samples.txt").read_text().startswith("--- before the first update ---\n")
+    assert (old / "samples.txt").read_text().startswith("--- update 1, smooth loss")
+    table = (new / "sampling_table.md").read_text()
+    paragraphs = table.split("```text\n")[1:]
+    assert len(paragraphs) == len(SETTINGS) == 6
+    model = checkpoint.load_model(new / "best.npz")
+    corpus = read_corpus(corpus_file)
+    net = backends.load("numpy", Layout(corpus.K, 8), "float64")
+    theta = net.to_device(Layout(corpus.K, 8).pack(model.params))
+    for (label, temperature, top_p), text in zip(SETTINGS, paragraphs):
+        ids = sample(net, theta, model.h, [model.x_next], TABLE_LENGTH, stream(1, "sampling-table"), temperature, top_p)
+        assert label in table and text.split("\n```")[0] == corpus.decode(ids)
+    assert len(set(paragraphs)) > 1  # the settings change the text
