@@ -15,7 +15,7 @@ from typer._click.exceptions import ClickException
 
 import backends
 from common import bench, checkpoint, gradcheck_report, lifecycle, presets
-from common.contenders import HEADER, contenders, row
+from common.contenders import HEADER, OPTIMIZERS, contenders, optimizer_ratios, row
 from common.contract import Layout
 from common.data import builtin_corpus, read_corpus
 from common.errors import BadInput, WriteFailed
@@ -269,6 +269,9 @@ def bench_cmd(
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
     batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
     seq_length: SeqOpt = 25,
+    optimizer: Annotated[
+        list[str] | None, typer.Option(help="adagrad and/or adam (repeat): side by side. Default: adagrad.")
+    ] = None,
     updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 300,
     rounds: Annotated[int, typer.Option(help="Rounds; the figure is the median round.")] = 5,
     yardstick: Annotated[
@@ -292,7 +295,11 @@ def bench_cmd(
         if min(values) < 1:
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    make = contenders(names, device, yardstick, corpus.K)
+    optimizers = list(dict.fromkeys(optimizer or ["adagrad"]))
+    for o in optimizers:
+        if o not in OPTIMIZERS:
+            raise BadInput(f"--optimizer must be one of {', '.join(OPTIMIZERS)} (got {o!r})")
+    make = contenders(names, device, yardstick, corpus.K, optimizers)
     typer.echo(
         f"bench {datetime.datetime.now():%Y-%m-%d %H:%M}, corpus {corpus.name} (K={corpus.K}), "
         f"seq_length={seq_length}, {updates} updates x {rounds} rounds per contender, median round\n{HEADER}"
@@ -302,6 +309,8 @@ def bench_cmd(
     )
     for r, speedup in bench.speedups(results):
         typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")
+    for line in optimizer_ratios(results):
+        typer.echo(line)
     if plot is not None:
         bench.plot(results, plot, f"ms per update, corpus {corpus.name}")
         typer.echo(f"wrote {plot}")

@@ -153,3 +153,18 @@ def test_2025_samples_before_training_and_every_run_writes_a_sampling_table(tmp_
         ids = sample(net, theta, model.h, [model.x_next], TABLE_LENGTH, stream(1, "sampling-table"), temperature, top_p)
         assert label in table and text.split("\n```")[0] == corpus.decode(ids)
     assert len(set(paragraphs)) > 1  # the settings change the text
+
+
+def test_bench_times_adam_beside_adagrad(tmp_path):
+    import json
+
+    out = tmp_path / "bench.json"
+    args = ("bench", "--backend", "numpy", "--dtype", "float64", "--updates", 3, "--rounds", 1, "--no-yardstick")
+    r = cli(*args, "--optimizer", "adagrad", "--optimizer", "adam", "--json", out)
+    assert r.exit_code == 0, r.output
+    rows = {d["name"]: d["ms_per_update"] for d in json.loads(out.read_text())}
+    assert set(rows) == {"numpy/adagrad", "numpy/adam"}
+    assert f"Adam / AdaGrad = {rows['numpy/adam'] / rows['numpy/adagrad']:.3f}" in r.output
+    plain = cli(*args)
+    assert plain.exit_code == 0 and "\nnumpy " in plain.output and "Adam / AdaGrad" not in plain.output
+    assert_one_line_error(cli(*args, "--optimizer", "sgd"), 2, "--optimizer must be one of adagrad, adam (got 'sgd')")
