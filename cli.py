@@ -3,61 +3,40 @@
 import datetime
 import json
 import math
-import sys
 from dataclasses import fields
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer._click.core import ParameterSource  # typer vendors click; pinned in constraints.txt
-from typer._click.exceptions import ClickException
 
 import backends
 from common import bench, checkpoint, gradcheck_report, lifecycle, presets
+from common import handout_options as ho
+from common.cli_options import (
+    BackendName,
+    BackendOpt,
+    BatchOpt,
+    DataOpt,
+    DeviceOpt,
+    DType,
+    GradOpt,
+    HiddenOpt,
+    KernelsOpt,
+    OneLineErrors,
+    SeedOpt,
+    SeqOpt,
+    backend_options,
+    given,
+)
 from common.contenders import HEADER, OPTIMIZERS, contenders, optimizer_ratios, row
 from common.contract import Layout
 from common.data import builtin_corpus, read_corpus
-from common.errors import BadInput, WriteFailed
-from common.handout_options import (
-    BestByOpt,
-    Beta1Opt,
-    Beta2Opt,
-    ClipOpt,
-    EpsOpt,
-    EtaOpt,
-    InitOpt,
-    LossOpt,
-    OptimizerOpt,
-    OrderOpt,
-    PresetOpt,
-    SigmaOpt,
-    ValidateEveryOpt,
-    ValidationOpt,
-    resolve,
-)
+from common.errors import BadInput
 from common.progress import ProgressBar, loss_text
 from common.rng import stream
 from common.sampling import generate
 from common.train import Config
-
-
-class OneLineErrors(typer.core.TyperGroup):
-    """Every usage error and bad input is one line on stderr and a non-zero exit, never a traceback."""
-
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
-        try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
-        except ClickException as e:
-            typer.echo(f"error: {e.format_message()}", err=True)
-            sys.exit(e.exit_code)
-        except (BadInput, WriteFailed) as e:
-            typer.echo(f"error: {e}", err=True)
-            sys.exit(2 if isinstance(e, BadInput) else 1)
-        if standalone_mode:
-            sys.exit(rv if isinstance(rv, int) else 0)
-        return rv
-
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -67,46 +46,6 @@ app = typer.Typer(
 )
 
 
-def choices(name: str, values) -> type[Enum]:
-    return Enum(name, {v: v for v in values}, type=str)
-
-
-BackendName = choices("BackendName", backends.names())
-Grad, Kernels = choices("Grad", backends.OPTIONS["grad"]), choices("Kernels", backends.OPTIONS["kernels"])
-
-
-class DType(StrEnum):
-    float64 = "float64"
-    float32 = "float32"
-
-
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
-]
-BackendOpt = Annotated[BackendName, typer.Option(help="Array library that runs the model.")]
-HiddenOpt = Annotated[int, typer.Option(help="Hidden units m.")]
-SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT length.")]
-BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
-DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
-GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
-KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
-
-
-def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:
-    """The backend options the user gave (None: not given)."""
-    given = (("device", device), ("grad", grad and grad.value), ("kernels", kernels and kernels.value))
-    return {k: v for k, v in given if v is not None}
-
-
-def given(ctx: typer.Context, names) -> dict:
-    """The options among names that the user gave (not their defaults), enums as their values."""
-    sources = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
-    chosen = {n: ctx.params[n] for n in names if ctx.get_parameter_source(n) not in sources}
-    return {n: getattr(v, "value", v) for n, v in chosen.items()}
-
-
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
@@ -114,20 +53,20 @@ def train_cmd(
     backend: BackendOpt = BackendName.numpy,
     hidden: HiddenOpt = 100,
     seq_length: SeqOpt = 25,
-    preset: PresetOpt = "classic",
-    optimizer: OptimizerOpt = None,
-    loss: LossOpt = None,
-    clip: ClipOpt = None,
-    init: InitOpt = None,
-    eta: EtaOpt = None,
-    sigma: SigmaOpt = None,
-    beta1: Beta1Opt = None,
-    beta2: Beta2Opt = None,
-    eps: EpsOpt = None,
-    validation: ValidationOpt = 0.0,
-    validate_every: ValidateEveryOpt = 1000,
-    order: OrderOpt = "sequential",
-    best_by: BestByOpt = "smooth",
+    preset: ho.PresetOpt = "classic",
+    optimizer: ho.OptimizerOpt = None,
+    loss: ho.LossOpt = None,
+    clip: ho.ClipOpt = None,
+    init: ho.InitOpt = None,
+    eta: ho.EtaOpt = None,
+    sigma: ho.SigmaOpt = None,
+    beta1: ho.Beta1Opt = None,
+    beta2: ho.Beta2Opt = None,
+    eps: ho.EpsOpt = None,
+    validation: ho.ValidationOpt = 0.0,
+    validate_every: ho.ValidateEveryOpt = 1000,
+    order: ho.OrderOpt = "sequential",
+    best_by: ho.BestByOpt = "smooth",
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
     updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
     batch_size: BatchOpt = 1,
@@ -151,7 +90,7 @@ def train_cmd(
     settings = [f.name for f in fields(Config)]
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
-        cfg = Config(**(values | resolve(ctx.params)))
+        cfg = Config(**(values | ho.resolve(ctx.params)))
         t = lifecycle.new(cfg, backend.value, options, data, out, say=typer.echo)
     else:
         if out is not None:
