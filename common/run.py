@@ -5,7 +5,9 @@
     checkpoint.npz  everything needed to continue exactly (common/checkpoint.py)
     best.npz        the parameters with the lowest smooth loss, and the hidden state they reached
     best_sample.txt 1,000 characters from the best model
-    loss.png        the smooth loss against the update
+    sampling_table.md  the best model at several temperatures and top-p (common/report.py)
+    validation.csv  with --validation: the validation loss per character every validate_every updates
+    loss.png        the smooth loss against the update (and per character, and the validation loss)
     summary.json    hyperparameters, backend, corpus (name, size, sha256), results and timings
 
 Every file is replaced atomically (common/atomic.py), and history.csv only grows by whole rows
