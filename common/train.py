@@ -208,7 +208,9 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
         state.losses.append(loss)
         state.smooths.append(state.smooth)
         if held is not None and (state.update == 1 or state.update % cfg.validate_every == 0):
+            v0 = time.perf_counter()
             state.validations.append((state.update, validation_loss(backend, state.theta, held).per_char))
+            t0 += time.perf_counter() - v0  # like sampling, not part of the update's time
         at, val = state.validations[-1] if state.validations else (0, math.inf)
         by_validation = cfg.best_by == "validation"
         if (at == state.update and val < state.best_validation) if by_validation else state.smooth < state.best_smooth:
