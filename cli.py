@@ -12,23 +12,8 @@ import typer
 
 import backends
 from common import bench, checkpoint, gradcheck_report, lifecycle, presets
+from common import cli_options as co
 from common import handout_options as ho
-from common.cli_options import (
-    BackendName,
-    BackendOpt,
-    BatchOpt,
-    DataOpt,
-    DeviceOpt,
-    DType,
-    GradOpt,
-    HiddenOpt,
-    KernelsOpt,
-    OneLineErrors,
-    SeedOpt,
-    SeqOpt,
-    backend_options,
-    given,
-)
 from common.contenders import HEADER, OPTIMIZERS, contenders, optimizer_ratios, row
 from common.contract import Layout
 from common.data import builtin_corpus, read_corpus
@@ -39,7 +24,7 @@ from common.sampling import generate
 from common.train import Config
 
 app = typer.Typer(
-    cls=OneLineErrors,
+    cls=co.OneLineErrors,
     add_completion=False,
     pretty_exceptions_enable=False,
     help="A character-level vanilla RNN (DD2424 Assignment 4, min-char-rnn) on NumPy, PyTorch or CuPy.",
@@ -49,10 +34,10 @@ app = typer.Typer(
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
-    data: DataOpt = None,
-    backend: BackendOpt = BackendName.numpy,
-    hidden: HiddenOpt = 100,
-    seq_length: SeqOpt = 25,
+    data: co.DataOpt = None,
+    backend: co.BackendOpt = co.BackendName.numpy,
+    hidden: co.HiddenOpt = 100,
+    seq_length: co.SeqOpt = 25,
     preset: ho.PresetOpt = "classic",
     optimizer: ho.OptimizerOpt = None,
     loss: ho.LossOpt = None,
@@ -69,24 +54,24 @@ def train_cmd(
     best_by: ho.BestByOpt = "smooth",
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
     updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
-    batch_size: BatchOpt = 1,
-    seed: SeedOpt = 1,
-    dtype: Annotated[DType, typer.Option(help="Floating-point type.")] = DType.float64,
+    batch_size: co.BatchOpt = 1,
+    seed: co.SeedOpt = 1,
+    dtype: Annotated[co.DType, typer.Option(help="Floating-point type.")] = co.DType.float64,
     sample_every: Annotated[int, typer.Option(help="Show a 200-character sample every N updates (0: never).")] = 10_000,
     checkpoint_every: Annotated[
         int, typer.Option(help="Write a checkpoint every N updates (0: only at the end).")
     ] = 10_000,
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
-    device: DeviceOpt = None,
-    grad: GradOpt = None,
-    kernels: KernelsOpt = None,
+    device: co.DeviceOpt = None,
+    grad: co.GradOpt = None,
+    kernels: co.KernelsOpt = None,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this folder from its checkpoint, with its settings.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", metavar="", help="On --resume, allow a different --eta.")] = False,
 ) -> None:
     """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
-    options = backend_options(device, grad, kernels)
+    options = co.backend_options(device, grad, kernels)
     settings = [f.name for f in fields(Config)]
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
@@ -95,8 +80,8 @@ def train_cmd(
     else:
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
-        name = backend.value if given(ctx, ["backend"]) else None
-        t = lifecycle.resume(resume, given(ctx, settings), force, name, options, data)
+        name = backend.value if co.given(ctx, ["backend"]) else None
+        t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
         typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
     state = t.state
     if state.update >= t.total:
@@ -119,21 +104,21 @@ def train_cmd(
 
 @app.command("gradcheck")
 def gradcheck_cmd(
-    backend: BackendOpt = BackendName.numpy,
-    data: DataOpt = None,
+    backend: co.BackendOpt = co.BackendName.numpy,
+    data: co.DataOpt = None,
     preset: Annotated[
         str, typer.Option(help="classic: summed loss, m = 5; 2025: mean loss, m = 10, and autograd.")
     ] = "classic",
     hidden: Annotated[int | None, typer.Option(help="Hidden units m. Default: the preset's (5 / 10).")] = None,
-    seq_length: SeqOpt = 25,
-    batch_size: BatchOpt = 1,
-    seed: SeedOpt = 1,
+    seq_length: co.SeqOpt = 25,
+    batch_size: co.BatchOpt = 1,
+    seed: co.SeedOpt = 1,
     sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked (--init classic).")] = 0.01,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
     as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
-    device: DeviceOpt = None,
-    grad: GradOpt = None,
-    kernels: KernelsOpt = None,
+    device: co.DeviceOpt = None,
+    grad: co.GradOpt = None,
+    kernels: co.KernelsOpt = None,
 ) -> None:
     """Compare BPTT gradients with centred differences (float64, unclipped, every entry), and autograd for 2025."""
     p = presets.preset(preset, sigma=sigma)
@@ -142,7 +127,9 @@ def gradcheck_cmd(
     if not step > 0:
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    model = backends.load(backend.value, Layout(corpus.K, hidden), "float64", **backend_options(device, grad, kernels))
+    model = backends.load(
+        backend.value, Layout(corpus.K, hidden), "float64", **co.backend_options(device, grad, kernels)
+    )
     if not gradcheck_report.run(model, corpus, p, seq_length, batch_size, seed, step, as_json, typer.echo):
         raise typer.Exit(1)
 
@@ -169,13 +156,13 @@ def sample_cmd(
         bool,
         typer.Option("--from-zero", metavar="", help="Start from h = 0 (min-char-rnn), not the saved hidden state."),
     ] = False,
-    seed: SeedOpt = 1,
+    seed: co.SeedOpt = 1,
     which: Annotated[
         Which, typer.Option(help="The best model, or the last parameters (checkpoints only).")
     ] = Which.best,
-    backend: BackendOpt = BackendName.numpy,
-    device: DeviceOpt = None,
-    kernels: KernelsOpt = None,
+    backend: co.BackendOpt = co.BackendName.numpy,
+    device: co.DeviceOpt = None,
+    kernels: co.KernelsOpt = None,
 ) -> None:
     """Print text from a trained model, on any backend, going on from the hidden state it reached."""
     for message, ok in (
@@ -194,7 +181,7 @@ def sample_cmd(
         path = found[0]
     model = checkpoint.load_model(path, which.value)
     layout, dtype = Layout(len(model.meta["chars"]), model.params.W.shape[0]), model.meta["dtype"]
-    net = backends.load(backend.value, layout, dtype, **backend_options(device, kernels=kernels))
+    net = backends.load(backend.value, layout, dtype, **co.backend_options(device, kernels=kernels))
     rng = stream(seed, "cli-sample")
     typer.echo(generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p))
 
@@ -202,12 +189,12 @@ def sample_cmd(
 @app.command("bench")
 def bench_cmd(
     backend: Annotated[
-        list[BackendName] | None, typer.Option(help="Backends to time (repeat). Default: all that run here.")
+        list[co.BackendName] | None, typer.Option(help="Backends to time (repeat). Default: all that run here.")
     ] = None,
-    dtype: Annotated[list[DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
+    dtype: Annotated[list[co.DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
     batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
-    seq_length: SeqOpt = 25,
+    seq_length: co.SeqOpt = 25,
     optimizer: Annotated[
         list[str] | None, typer.Option(help="adagrad and/or adam (repeat): side by side. Default: adagrad.")
     ] = None,
@@ -216,8 +203,8 @@ def bench_cmd(
     yardstick: Annotated[
         bool, typer.Option(metavar="", help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")
     ] = True,
-    device: DeviceOpt = None,
-    data: DataOpt = None,
+    device: co.DeviceOpt = None,
+    data: co.DataOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar chart (PNG) here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
 ) -> None:
