@@ -3,134 +3,85 @@
 import datetime
 import json
 import math
-import sys
 from dataclasses import fields
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
-from typer._click.core import ParameterSource  # typer vendors click; pinned in constraints.txt
-from typer._click.exceptions import ClickException
 
 import backends
-from common import bench, checkpoint, lifecycle, neurons, neurons_html
-from common import gradcheck as gc
-from common.contenders import contenders
+from common import bench, checkpoint, gradcheck_report, lifecycle, neurons, neurons_html, presets
+from common import cli_options as co
+from common import handout_options as ho
+from common.contenders import OPTIMIZERS, contenders, optimizer_ratios
 from common.contract import Layout
-from common.data import Streams, builtin_corpus, encode, read_corpus
-from common.errors import BadInput, WriteFailed
+from common.data import builtin_corpus, encode, read_corpus
+from common.errors import BadInput
 from common.progress import ProgressBar, loss_text
 from common.rng import stream
 from common.sampling import generate
 from common.train import Config
-from common.weights import init_theta
-
-
-class OneLineErrors(typer.core.TyperGroup):
-    """Every usage error and bad input is one line on stderr and a non-zero exit, never a traceback."""
-
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
-        try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
-        except ClickException as e:
-            typer.echo(f"error: {e.format_message()}", err=True)
-            sys.exit(e.exit_code)
-        except (BadInput, WriteFailed) as e:
-            typer.echo(f"error: {e}", err=True)
-            sys.exit(2 if isinstance(e, BadInput) else 1)
-        if standalone_mode:
-            sys.exit(rv if isinstance(rv, int) else 0)
-        return rv
-
 
 app = typer.Typer(
-    cls=OneLineErrors,
+    cls=co.OneLineErrors,
     add_completion=False,
     pretty_exceptions_enable=False,
     help="A character-level vanilla RNN (DD2424 Assignment 4, min-char-rnn) on NumPy, PyTorch or CuPy.",
 )
 
 
-def choices(name: str, values) -> type[Enum]:
-    return Enum(name, {v: v for v in values}, type=str)
-
-
-BackendName = choices("BackendName", backends.names())
-Grad, Kernels = choices("Grad", backends.OPTIONS["grad"]), choices("Kernels", backends.OPTIONS["kernels"])
-
-
-class DType(StrEnum):
-    float64 = "float64"
-    float32 = "float32"
-
-
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
-]
-BackendOpt = Annotated[BackendName, typer.Option(help="Array library that runs the model.")]
-HiddenOpt = Annotated[int, typer.Option(help="Hidden units m.")]
-SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT length.")]
-BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
-DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
-GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
-KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
-
-
-def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:
-    """The backend options the user gave (None: not given)."""
-    given = (("device", device), ("grad", grad and grad.value), ("kernels", kernels and kernels.value))
-    return {k: v for k, v in given if v is not None}
-
-
-def given(ctx: typer.Context, names) -> dict:
-    """The options among names that the user gave (not their defaults), enums as their values."""
-    sources = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
-    chosen = {n: ctx.params[n] for n in names if ctx.get_parameter_source(n) not in sources}
-    return {n: getattr(v, "value", v) for n, v in chosen.items()}
-
-
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
-    data: DataOpt = None,
-    backend: BackendOpt = BackendName.numpy,
-    hidden: HiddenOpt = 100,
-    seq_length: SeqOpt = 25,
-    eta: Annotated[float, typer.Option(help="AdaGrad learning rate.")] = 0.1,
-    sigma: Annotated[float, typer.Option(help="Std of the initial U, W, V.")] = 0.01,
+    data: co.DataOpt = None,
+    backend: co.BackendOpt = co.BackendName.numpy,
+    hidden: co.HiddenOpt = 100,
+    seq_length: co.SeqOpt = 25,
+    preset: ho.PresetOpt = "classic",
+    optimizer: ho.OptimizerOpt = None,
+    loss: ho.LossOpt = None,
+    clip: ho.ClipOpt = None,
+    init: ho.InitOpt = None,
+    eta: ho.EtaOpt = None,
+    sigma: ho.SigmaOpt = None,
+    beta1: ho.Beta1Opt = None,
+    beta2: ho.Beta2Opt = None,
+    eps: ho.EpsOpt = None,
+    validation: ho.ValidationOpt = 0.0,
+    validate_every: ho.ValidateEveryOpt = 1000,
+    order: ho.OrderOpt = "sequential",
+    best_by: ho.BestByOpt = "smooth",
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
     updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
-    batch_size: BatchOpt = 1,
-    seed: SeedOpt = 1,
-    dtype: Annotated[DType, typer.Option(help="Floating-point type.")] = DType.float64,
+    batch_size: co.BatchOpt = 1,
+    seed: co.SeedOpt = 1,
+    dtype: Annotated[co.DType, typer.Option(help="Floating-point type.")] = co.DType.float64,
     sample_every: Annotated[int, typer.Option(help="Show a 200-character sample every N updates (0: never).")] = 10_000,
     checkpoint_every: Annotated[
         int, typer.Option(help="Write a checkpoint every N updates (0: only at the end).")
     ] = 10_000,
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: runs/<date>-<time>.")] = None,
-    device: DeviceOpt = None,
-    grad: GradOpt = None,
-    kernels: KernelsOpt = None,
+    device: co.DeviceOpt = None,
+    grad: co.GradOpt = None,
+    kernels: co.KernelsOpt = None,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this folder from its checkpoint, with its settings.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", metavar="", help="On --resume, allow a different --eta.")] = False,
 ) -> None:
     """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
-    options = backend_options(device, grad, kernels)
+    options = co.backend_options(device, grad, kernels)
     settings = [f.name for f in fields(Config)]
     if resume is None:
-        cfg = Config(**{name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings})
+        values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
+        cfg = Config(**(values | ho.resolve(ctx.params)))
         t = lifecycle.new(cfg, backend.value, options, data, out, say=typer.echo)
     else:
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
-        name = backend.value if given(ctx, ["backend"]) else None
-        t = lifecycle.resume(resume, given(ctx, settings), force, name, options, data)
+        name = backend.value if co.given(ctx, ["backend"]) else None
+        t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
         typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
     state = t.state
     if state.update >= t.total:
@@ -138,7 +89,7 @@ def train_cmd(
             f"{resume} is already at update {state.update:,} of {t.total:,}; ask for more with --updates or --epochs"
         )
         return
-    with ProgressBar(state.update, t.total) as bar:
+    with ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:
         end = lifecycle.run(t, bar)
     if end.outcome is not lifecycle.Outcome.completed:
         typer.echo(("" if end.outcome is lifecycle.Outcome.interrupted else "error: ") + end.message, err=True)
@@ -153,42 +104,33 @@ def train_cmd(
 
 @app.command("gradcheck")
 def gradcheck_cmd(
-    backend: BackendOpt = BackendName.numpy,
-    data: DataOpt = None,
-    hidden: HiddenOpt = 5,
-    seq_length: SeqOpt = 25,
-    batch_size: BatchOpt = 1,
-    seed: SeedOpt = 1,
-    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked.")] = 0.01,
+    backend: co.BackendOpt = co.BackendName.numpy,
+    data: co.DataOpt = None,
+    preset: Annotated[
+        str, typer.Option(help="classic: summed loss, m = 5; 2025: mean loss, m = 10, and autograd.")
+    ] = "classic",
+    hidden: Annotated[int | None, typer.Option(help="Hidden units m. Default: the preset's (5 / 10).")] = None,
+    seq_length: co.SeqOpt = 25,
+    batch_size: co.BatchOpt = 1,
+    seed: co.SeedOpt = 1,
+    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked (--init classic).")] = 0.01,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
     as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
-    device: DeviceOpt = None,
-    grad: GradOpt = None,
-    kernels: KernelsOpt = None,
+    device: co.DeviceOpt = None,
+    grad: co.GradOpt = None,
+    kernels: co.KernelsOpt = None,
 ) -> None:
-    """Compare BPTT gradients with centred differences (float64, unclipped, every entry)."""
+    """Compare BPTT gradients with centred differences (float64, unclipped, every entry), and autograd for 2025."""
+    p = presets.preset(preset, sigma=sigma)
+    hidden = hidden if hidden is not None else p.gradcheck_m
     Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
     if not step > 0:
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    layout = Layout(corpus.K, hidden)
-    model = backends.load(backend.value, layout, "float64", **backend_options(device, grad, kernels))
-    x, y = Streams(corpus.ids, seq_length, batch_size).chunk(0)
-    theta = init_theta(layout, sigma, seed)
-    result = gc.check(model, theta, x, y, np.zeros((hidden, batch_size)), step)
-    ok = gc.passed(result)
-    if as_json:
-        typer.echo(json.dumps(gc.as_json(model, result)))
-    else:
-        typer.echo(
-            f"gradient check: backend {model.name} ({model.device}), float64, m={hidden}, "
-            f"seq_length={seq_length}, batch {batch_size}, h={step:g}, corpus {corpus.name} (K={corpus.K})"
-        )
-        typer.echo(f"{'param':<6}{'rel_error':>14}{'max_elem_rel':>16}{'max_abs':>14}")
-        for name, e in result.items():
-            typer.echo(f"{name:<6}{e.rel_error:>14.3e}{e.max_elem_rel_error:>16.3e}{e.max_abs_error:>14.3e}")
-        typer.echo(f"{'PASSED' if ok else 'FAILED'}: every rel_error {'<' if ok else 'must be <'} {gc.TOLERANCE:g}")
-    if not ok:
+    model = backends.load(
+        backend.value, Layout(corpus.K, hidden), "float64", **co.backend_options(device, grad, kernels)
+    )
+    if not gradcheck_report.run(model, corpus, p, seq_length, batch_size, seed, step, as_json, typer.echo):
         raise typer.Exit(1)
 
 
@@ -214,13 +156,13 @@ def sample_cmd(
         bool,
         typer.Option("--from-zero", metavar="", help="Start from h = 0 (min-char-rnn), not the saved hidden state."),
     ] = False,
-    seed: SeedOpt = 1,
+    seed: co.SeedOpt = 1,
     which: Annotated[
         Which, typer.Option(help="The best model, or the last parameters (checkpoints only).")
     ] = Which.best,
-    backend: BackendOpt = BackendName.numpy,
-    device: DeviceOpt = None,
-    kernels: KernelsOpt = None,
+    backend: co.BackendOpt = co.BackendName.numpy,
+    device: co.DeviceOpt = None,
+    kernels: co.KernelsOpt = None,
 ) -> None:
     """Print text from a trained model, on any backend, going on from the hidden state it reached."""
     for message, ok in (
@@ -239,7 +181,7 @@ def sample_cmd(
         path = found[0]
     model = checkpoint.load_model(path, which.value)
     layout, dtype = Layout(len(model.meta["chars"]), model.params.W.shape[0]), model.meta["dtype"]
-    net = backends.load(backend.value, layout, dtype, **backend_options(device, kernels=kernels))
+    net = backends.load(backend.value, layout, dtype, **co.backend_options(device, kernels=kernels))
     rng = stream(seed, "cli-sample")
     typer.echo(generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p))
 
@@ -247,19 +189,22 @@ def sample_cmd(
 @app.command("bench")
 def bench_cmd(
     backend: Annotated[
-        list[BackendName] | None, typer.Option(help="Backends to time (repeat). Default: all that run here.")
+        list[co.BackendName] | None, typer.Option(help="Backends to time (repeat). Default: all that run here.")
     ] = None,
-    dtype: Annotated[list[DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
+    dtype: Annotated[list[co.DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
     batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
-    seq_length: SeqOpt = 25,
+    seq_length: co.SeqOpt = 25,
+    optimizer: Annotated[
+        list[str] | None, typer.Option(help="adagrad and/or adam (repeat): side by side. Default: adagrad.")
+    ] = None,
     updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 50,
     rounds: Annotated[int, typer.Option(help="Rounds; the table shows the fastest, median and slowest.")] = 40,
     yardstick: Annotated[
         bool, typer.Option(metavar="", help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")
     ] = True,
-    device: DeviceOpt = None,
-    data: DataOpt = None,
+    device: co.DeviceOpt = None,
+    data: co.DataOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar chart (PNG) here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
 ) -> None:
@@ -276,13 +221,19 @@ def bench_cmd(
         if min(values) < 1:
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    make = contenders(names, device, yardstick, corpus.K)
+    optimizers = list(dict.fromkeys(optimizer or ["adagrad"]))
+    for o in optimizers:
+        if o not in OPTIMIZERS:
+            raise BadInput(f"--optimizer must be one of {', '.join(OPTIMIZERS)} (got {o!r})")
+    make = contenders(names, device, yardstick, corpus.K, optimizers)
     typer.echo(bench.header(corpus, seq_length, updates, rounds, f"{datetime.datetime.now():%Y-%m-%d %H:%M}"))
     results = bench.run(
         corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=lambda r: typer.echo(bench.row(r))
     )
     for r, speedup in bench.speedups(results):
         typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")
+    for line in optimizer_ratios(results):
+        typer.echo(line)
     if plot is not None:
         bench.plot(results, plot, f"ms per update, corpus {corpus.name}")
         typer.echo(f"wrote {plot}")
@@ -303,7 +254,7 @@ def backends_cmd() -> None:
             typer.echo(f"{name:<7}unavailable: {reason}")
 
 
-FeatureName = Enum("FeatureName", {n: n for n in neurons.FEATURES}, type=str)
+FeatureName = co.choices("FeatureName", neurons.FEATURES)
 
 
 @app.command("neurons")
@@ -337,7 +288,7 @@ def neurons_cmd(
 
 
 @app.command("launches")
-def launches_cmd(hidden: HiddenOpt = 100, seq_length: SeqOpt = 25, batch_size: BatchOpt = 1) -> None:
+def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_size: co.BatchOpt = 1) -> None:
     """Count what one CuPy training update asks of a GPU (launches, transfers, syncs), on the CPU stand-in."""
     from backends.standin import launches
 

@@ -125,7 +125,7 @@ def header(corpus: Corpus, tau: int, updates: int, rounds: int, when: str) -> st
         f"bench {when}, corpus {corpus.name} (K={corpus.K}), seq_length={tau}, {updates} updates x {rounds} "
         f"rounds per contender\nms/update: the fastest round; median and slowest rounds beside it (the spread); "
         f"cpu ms: the process's CPU time per update, median round\n"
-        f"{'contender':<16}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'median':>9}{'slowest':>9}"
+        f"{'contender':<23}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'median':>9}{'slowest':>9}"
         f"{'cpu ms':>9}{'chars/s':>12}{'s/epoch':>10}"
     )
 
@@ -133,7 +133,7 @@ def header(corpus: Corpus, tau: int, updates: int, rounds: int, when: str) -> st
 def row(r: Result) -> str:
     """One line of `bench`'s table."""
     return (
-        f"{r.name:<16}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_median:>9.4f}{r.ms_max:>9.4f}{r.cpu_ms_median:>9.4f}"
+        f"{r.name:<23}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_median:>9.4f}{r.ms_max:>9.4f}{r.cpu_ms_median:>9.4f}"
         f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
     )
 

@@ -1,8 +1,9 @@
 """What a model file and a checkpoint hold, in one place: written from and read back into State.
 
 Both are .npz files of plain arrays plus JSON meta (common/npzfile.py: safe to load, never
-half-written). Format version 2 (docs: runs.md#checkpoints); version-1 files still load, their
-missing hidden state read as h = 0.
+half-written). Format version 3 (docs: runs.md#checkpoints): mem is the optimizer's state, n
+long for AdaGrad, 2n for Adam. Versions 1 and 2 still load (as AdaGrad); version 1's missing
+hidden state is read as h = 0.
 
     model       U, W, V, b, c (natural shapes); h (m, 1): the hidden state the model reached,
                 and meta x_next: the character that followed it. What `sample` needs.
@@ -17,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from common.contract import NAMES, Backend, Params
+from common.contract import NAMES, Backend, Optimizer, Params, opt_state_size
 from common.errors import BadInput
 from common.npzfile import expect, layout_of, load, save
 from common.rng import PURPOSES
@@ -76,6 +77,8 @@ def save_checkpoint(path: Path, backend: Backend, state: State, meta: dict, chun
         "best_smooth": state.best_smooth,
         "best_update": state.best_update,
         "best_x_next": state.best_x_next,
+        "best_validation": state.best_validation if math.isfinite(state.best_validation) else None,
+        "validations": state.validations,
         "x_next": state.x_next,
         "samples": state.samples,
         "seconds": state.seconds,
@@ -108,9 +111,10 @@ def read_checkpoint(path: Path, arrays: dict | None = None, meta: dict | None = 
     except (KeyError, TypeError, ValueError, AssertionError):
         raise BadInput(f"{path}: its metadata is incomplete or inconsistent") from None
     n, m = layout.size, layout.m
+    optimizer = Optimizer(meta["config"].get("optimizer", "adagrad"))  # versions 1 and 2: AdaGrad
     checked = {
         "theta": expect(arrays, "theta", (n,), dtype, path),
-        "mem": expect(arrays, "mem", (n,), dtype, path),
+        "mem": expect(arrays, "mem", (opt_state_size(optimizer, n),), dtype, path),
         "best_theta": expect(arrays, "best_theta", (n,), dtype, path),
         "h": expect(arrays, "h", (m, B), dtype, path),
         "losses": expect(arrays, "losses", (update,), "float64", path),
@@ -135,6 +139,8 @@ def restore(backend: Backend, arrays: dict, meta: dict) -> State:
         best_update=int(meta["best_update"]),
         best_h=arrays["best_h"].copy() if "best_h" in arrays else np.zeros((m, 1)),
         best_x_next=int(meta.get("best_x_next", 0)),
+        best_validation=float(meta.get("best_validation") or math.inf),
+        validations=[(int(u), float(v)) for u, v in meta.get("validations", [])],
         x_next=int(meta.get("x_next", 0)),
         losses=arrays["losses"].tolist(),
         smooths=arrays["smooths"].tolist(),

@@ -9,20 +9,30 @@ from collections.abc import Callable
 import backends
 from common import bench
 from common.contract import Layout
+from common.presets import PRESETS
+
+OPTIMIZERS = {"adagrad": PRESETS["classic"].opt, "adam": PRESETS["2025"].opt}  # each with its handout's values
 
 
-def contenders(names: list[str], device: str | None, yardstick: bool, K: int) -> Callable:
-    """make(layout, dtype, theta0, streams) -> the contenders; one clear line now if a backend cannot run."""
+def contenders(names: list[str], device: str | None, yardstick: bool, K: int, optimizers=("adagrad",)) -> Callable:
+    """make(layout, dtype, theta0, streams) -> the contenders; one clear line now if a backend cannot run.
+
+    Each variant runs once per optimizer; its name says the optimizer unless AdaGrad is the only one.
+    """
+    tag = (lambda o: "") if list(optimizers) == ["adagrad"] else (lambda o: f"/{o}")
     variants = [
-        (n, opts, backends.label(n, opts, device=False)) for n in names for opts in backends.bench_variants(n, device)
+        (n, opts, backends.label(n, opts, device=False) + tag(o), OPTIMIZERS[o])
+        for n in names
+        for opts in backends.bench_variants(n, device)
+        for o in optimizers
     ]
-    for n, opts, _ in variants:
+    for n, opts, _, _ in variants:
         backends.load(n, Layout(K, 1), "float64", **opts)
 
     def make(layout: Layout, dt: str, theta0, streams) -> list[bench.Contender]:
         out = [
-            bench.backend_contender(label, backends.load(n, layout, dt, **opts), theta0, streams)
-            for n, opts, label in variants
+            bench.backend_contender(label, backends.load(n, layout, dt, **opts), theta0, streams, opt)
+            for n, opts, label, opt in variants
         ]
         if yardstick and streams.B == 1:
             out.append(bench.min_char_contender(layout, dt, theta0, streams))
@@ -34,3 +44,17 @@ def contenders(names: list[str], device: str | None, yardstick: bool, K: int) ->
         return out
 
     return make
+
+
+def optimizer_ratios(results: list[bench.Result]) -> list[str]:
+    """Adam's time per update over AdaGrad's, per variant and size: fastest rounds (slowest beside), CPU time."""
+    by = {(r.name, r.dtype, r.m, r.B): r for r in results}
+    lines = []
+    for (name, dt, m, B), adam in by.items():
+        if name.endswith("/adam") and (base := by.get((name[: -len("adam")] + "adagrad", dt, m, B))):
+            lines.append(
+                f"{name[:-5]} ({dt}, m={m}, B={B}): Adam / AdaGrad = {adam.ms_per_update / base.ms_per_update:.3f} "
+                f"fastest rounds ({adam.ms_per_update:.4f} ms, slowest {adam.ms_max:.4f}; {base.ms_per_update:.4f} ms, "
+                f"slowest {base.ms_max:.4f}), {adam.cpu_ms_median / base.cpu_ms_median:.3f} in CPU time"
+            )
+    return lines

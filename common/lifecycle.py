@@ -20,11 +20,12 @@ from common import memory
 from common import resume as reading
 from common.checkpoint import restore
 from common.contract import Backend, Layout
-from common.data import Corpus, Streams, builtin_corpus
+from common.data import Corpus, builtin_corpus
 from common.errors import TrainingStopped, WriteFailed
+from common.report import sampling_table
 from common.run import Run, reserve
 from common.text import read_text
-from common.train import Config, Reporter, State, final_sample, start, total_updates, train
+from common.train import Config, Reporter, State, final_sample, parts, start, total_updates, train
 from common.weights import init_theta
 
 
@@ -53,6 +54,7 @@ class Ending:
     message: str  # one line for the user
     code: int  # the process's exit status
     best_sample: str | None = None
+    table: str | None = None  # the sampling table (common/report.py)
 
 
 def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | None, say: Callable) -> Training:
@@ -68,10 +70,10 @@ def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | No
             "text, e.g. goblet_book.txt."
         )
     layout = Layout(corpus.K, cfg.hidden)
-    streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)  # one clear line now if the text is too short
+    streams = parts(cfg, corpus.ids)[0]  # one clear line now if the text (or its held-out part) is too short
     memory.check(layout, cfg.seq_length, cfg.batch_size, np.dtype(cfg.dtype).itemsize)
     model = backends.load(name, layout, cfg.dtype, **options)
-    state = start(model, init_theta(layout, cfg.sigma, cfg.seed), cfg.batch_size)
+    state = start(model, init_theta(layout, cfg.sigma, cfg.seed, cfg.init), cfg.batch_size, cfg.opt)
     folder = Run(reserve(out), corpus, cfg, model, data, options)
     return Training(folder, model, corpus, cfg, state, total_updates(cfg, streams))
 
@@ -85,9 +87,7 @@ def resume(out: Path, changes: dict, force: bool, name: str | None, options: dic
     model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
     state = restore(model, arrays, meta)
     folder = reading.reopen(out, corpus, cfg, model, data, options, state)
-    return Training(
-        folder, model, corpus, cfg, state, total_updates(cfg, Streams(corpus.ids, cfg.seq_length, cfg.batch_size))
-    )
+    return Training(folder, model, corpus, cfg, state, total_updates(cfg, parts(cfg, corpus.ids)[0]))
 
 
 def senseless(cfg: Config) -> list[str]:
@@ -145,7 +145,8 @@ def run(t: Training, reporter: Reporter) -> Ending:
                 )
             else:
                 best = final_sample(t.model, t.corpus, t.cfg, state)
-                ending = Ending(Outcome.completed, f"wrote {out}", 0, best)
+                table = sampling_table(t.model, t.corpus, state.best_theta, state.best_h, state.best_x_next, t.cfg.seed)
+                ending = Ending(Outcome.completed, f"wrote {out}", 0, best, table)
         except TrainingStopped as e:
             ending = Ending(
                 Outcome.stopped, f"{e}; training stopped. The best model so far is in {out / 'best.npz'}", 1
@@ -154,7 +155,7 @@ def run(t: Training, reporter: Reporter) -> Ending:
             return failed(t, str(e))
         try:
             state.wall = wall0 + time.perf_counter() - t0
-            folder.finish(state, ending.outcome.value, ending.best_sample)
+            folder.finish(state, ending.outcome.value, ending.best_sample, ending.table)
         except WriteFailed as e:
             return failed(t, str(e))
     return ending

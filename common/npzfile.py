@@ -17,7 +17,7 @@ from common.contract import DTYPES, Layout
 from common.errors import BadInput
 
 FORMAT = "char-rnn"
-VERSION = 2  # 2: the hidden state is saved with the best model, and every setting of the run
+VERSION = 3  # 2: the best model's hidden state, every setting; 3: Adam's state [m; v] (2n) may be saved
 
 
 def save(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:

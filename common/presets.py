@@ -83,3 +83,20 @@ def check(opt: Optimizer) -> None:
             raise BadInput(f"{flag} must be in [0, 1) (got {beta})")
     if not opt.eps > 0:
         raise BadInput(f"--eps must be a positive number (got {opt.eps})")
+
+
+def settings(p: Preset) -> dict:
+    """The preset's resolved values as common/train.py's Config fields (kept on resume, in the summary)."""
+    o = p.opt
+    return {
+        "preset": p.name,
+        "optimizer": o.name,
+        "eta": o.eta,
+        "clip": o.clip or 0.0,
+        "beta1": o.beta1,
+        "beta2": o.beta2,
+        "eps": o.eps,
+        "loss": p.reduction,
+        "init": p.init,
+        "sigma": p.sigma,
+    }

@@ -15,7 +15,13 @@ from common.run import Run
 from common.text import read_text
 from common.train import Config, State
 
-FREE_ON_RESUME = {"updates", "epochs", "sample_every", "checkpoint_every"}  # a new target, other intervals
+FREE_ON_RESUME = {
+    "updates",
+    "epochs",
+    "sample_every",
+    "checkpoint_every",
+    "validate_every",
+}  # a new target, other intervals
 FORCE_ON_RESUME = {"eta"}  # a different learning rate, with --force
 
 

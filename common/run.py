@@ -5,7 +5,9 @@
     checkpoint.npz  everything needed to continue exactly (common/checkpoint.py)
     best.npz        the parameters with the lowest smooth loss, and the hidden state they reached
     best_sample.txt 1,000 characters from the best model
-    loss.png        the smooth loss against the update
+    sampling_table.md  the best model at several temperatures and top-p (common/report.py)
+    validation.csv  with --validation: the validation loss per character every validate_every updates
+    loss.png        the smooth loss against the update (and per character, and the validation loss)
     summary.json    hyperparameters, backend, corpus (name, size, sha256), results and timings
 
 Every file is replaced atomically (common/atomic.py), and history.csv only grows by whole rows
@@ -15,6 +17,7 @@ resumed. The folder is reserved atomically, so runs started at once never share 
 
 import datetime
 import json
+import math
 import os
 import platform
 from dataclasses import asdict
@@ -24,12 +27,12 @@ import numpy as np
 
 from common import atomic, checkpoint
 from common.contract import Backend
-from common.data import Corpus, Streams
+from common.data import Corpus
 from common.errors import BadInput
 from common.progress import loss_text
-from common.train import Config, State
+from common.train import Config, State, parts
 
-MILESTONES = (1, 1_000, 10_000, 30_000, 100_000, 300_000)
+MILESTONES = (1, 1_000, 4_000, 10_000, 30_000, 100_000, 150_000, 300_000)  # both handouts' figures
 HISTORY_HEADER = "update,loss,smooth_loss\n"
 CLAIM = "summary.json"  # created exclusively: whoever creates it owns the folder
 
@@ -70,8 +73,32 @@ def history_rows(losses: list[float], smooths: list[float], start: int) -> str:
     return "".join(f"{k},{l!r},{s!r}\n" for k, (l, s) in enumerate(zip(losses, smooths), start + 1))
 
 
+def validation_csv(validations: list[tuple[int, float]]) -> str:
+    """update, validation loss per character (nats), bits per character, perplexity: one row each."""
+    rows = "".join(f"{u},{v!r},{v / math.log(2)!r},{math.exp(min(v, 700))!r}\n" for u, v in validations)
+    return "update,loss_per_char,bits_per_char,perplexity\n" + rows
+
+
+def per_char(cfg: Config, state: State) -> dict:
+    """The smooth losses in nats and bits per character, and the validation losses: one scale for both handouts."""
+    nats = {"smooth_loss": cfg.per_char(state.smooth), "best_smooth_loss": cfg.per_char(state.best_smooth)}
+    out = nats | {k.replace("loss", "bits"): v / math.log(2) for k, v in nats.items()}
+    if state.validations:
+        best = min(state.validations, key=lambda uv: uv[1])
+        out |= {"validation_loss": state.validations[-1][1], "best_validation_loss": best[1]}
+        out |= {
+            "best_validation_update": best[0],
+            "validation_perplexity": math.exp(min(state.validations[-1][1], 700)),
+        }
+    return out
+
+
 def samples_txt(samples: list[tuple[int, float, str]]) -> str:
-    return "".join(f"--- update {u}, smooth loss {loss_text(s)} ---\n{text}\n\n" for u, s, text in samples)
+    return "".join(f"--- {heading(u, s)} ---\n{text}\n\n" for u, s, text in samples)
+
+
+def heading(update: int, smooth: float) -> str:
+    return f"update {update}, smooth loss {loss_text(smooth)}" if update else "before the first update"
 
 
 class Run:
@@ -120,6 +147,8 @@ class Run:
         """A checkpoint and everything that goes with it: history, samples, best model, summary."""
         self.flush_history(state)
         atomic.write_text(self.out / "samples.txt", samples_txt(state.samples))
+        if self.cfg.validation:
+            atomic.write_text(self.out / "validation.csv", validation_csv(state.validations))
         if state.best_theta is not None:
             best = self.backend.layout.unpack(state.best_theta)
             meta = self.meta() | {"update": state.best_update, "smooth_loss": state.best_smooth}
@@ -133,19 +162,22 @@ class Run:
     def write_summary(self, state: State, status: str) -> None:
         atomic.write_text(self.out / "summary.json", json.dumps(self.summary(state, status), indent=2) + "\n")
 
-    def finish(self, state: State, status: str, best_sample: str | None) -> None:
-        """The last save, the final sample and the plot."""
+    def finish(self, state: State, status: str, best_sample: str | None, table: str | None = None) -> None:
+        """The last save, the final sample, the sampling table and the plot."""
         self.save(state, status)
         if best_sample is not None:
             atomic.write_text(self.out / "best_sample.txt", best_sample + "\n")
+        if table is not None:
+            atomic.write_text(self.out / "sampling_table.md", table)
         if state.smooths:
             from common.plot import plot_loss  # matplotlib loads only here
 
             cfg, name = self.cfg, self.backend.name
-            plot_loss(self.out / "loss.png", state.smooths, f"{self.corpus.name}, {name} {cfg.dtype}, m={cfg.hidden}")
+            title = f"{self.corpus.name}, {name} {cfg.dtype}, m={cfg.hidden}, preset {cfg.preset}"
+            plot_loss(self.out / "loss.png", state.smooths, title, cfg.per_char(1.0) ** -1, state.validations)
 
     def chunks(self) -> int:
-        return Streams(self.corpus.ids, self.cfg.seq_length, self.cfg.batch_size).chunks
+        return parts(self.cfg, self.corpus.ids)[0].chunks
 
     def summary(self, state: State, status: str) -> dict:
         cfg, corpus, chunks, smooths = self.cfg, self.corpus, self.chunks(), state.smooths
@@ -170,6 +202,7 @@ class Run:
                 "best_update": state.best_update,
                 "smooth_loss_at": {str(k): smooths[k - 1] for k in MILESTONES if k <= len(smooths)},
                 "smooth_loss_at_epoch_end": [smooths[k - 1] for k in range(chunks, len(smooths) + 1, chunks)],
+                "per_char": per_char(cfg, state),
             },
             "timings": {
                 "wall_s": state.wall,  # every process that worked on the run, like train_s

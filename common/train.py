@@ -14,11 +14,15 @@ from typing import Protocol
 
 import numpy as np
 
-from common.contract import DTYPES, Array, Backend, Optimizer
-from common.data import Corpus, Streams
+from common.contract import DTYPES, OPTIMIZERS, Array, Backend, Optimizer, opt_state_size
+from common.data import ORDERS, Corpus, Streams, split
 from common.errors import BadInput, TrainingStopped
+from common.presets import PRESETS, REDUCTIONS
+from common.report import first_sample
 from common.rng import stream
 from common.sampling import sample
+from common.validation import validation_loss
+from common.weights import INITS
 
 SAMPLE_LENGTH = 200  # characters shown every sample_every updates
 FINAL_SAMPLE_LENGTH = 1000  # characters from the best model at the end
@@ -28,7 +32,7 @@ STUCK_AFTER = 1000  # updates after which a loss never below its start is worth 
 
 @dataclass(frozen=True)
 class Config:
-    """Hyperparameters; the defaults are the assignment's."""
+    """Hyperparameters; the defaults are the classic handout's (common/presets.py resolves the others)."""
 
     hidden: int = 100
     seq_length: int = 25
@@ -41,21 +45,59 @@ class Config:
     dtype: str = "float64"
     sample_every: int = 10_000  # 0: no samples during training
     checkpoint_every: int = 10_000  # 0: a checkpoint only at the end
+    preset: str = "classic"  # the handout the values below were resolved from (docs: handouts.md)
+    optimizer: str = "adagrad"
+    loss: str = "sum"  # "sum" over the tau steps (eq. 5), or "mean"
+    clip: float = 5.0  # 0: no clipping
+    init: str = "classic"
+    beta1: float = 0.9  # Adam only
+    beta2: float = 0.999  # Adam only
+    eps: float = 1e-8
+    validation: float = 0.0  # the fraction of the text held out at its end (0: none; docs: data.md#validation)
+    validate_every: int = 1000  # updates between two validation losses
+    order: str = "sequential"  # or "shuffled": each epoch's chunks in an order drawn from the seed, h = 0 each
+    best_by: str = "smooth"  # the best model: lowest smooth training loss, or lowest validation loss
 
     def __post_init__(self) -> None:
+        choices = {"dtype": DTYPES, "preset": PRESETS, "optimizer": OPTIMIZERS, "loss": REDUCTIONS, "init": INITS}
+        choices |= {"order": ORDERS, "best_by": ("smooth", "validation")}
         for f in fields(self):
             value, flag = getattr(self, f.name), "--" + f.name.replace("_", "-")
-            if f.name == "dtype":
-                if value not in DTYPES:
-                    raise BadInput(f"{flag} must be one of {', '.join(DTYPES)} (got {value!r})")
+            if f.name in choices:
+                if value not in choices[f.name]:
+                    raise BadInput(f"{flag} must be one of {', '.join(choices[f.name])} (got {value!r})")
+            elif f.name in ("clip", "beta1", "beta2", "eps", "validation"):
+                continue  # checked by common/presets.check through the Optimizer
             elif f.name in ("eta", "sigma"):
                 if not (math.isfinite(value) and value > 0):
                     raise BadInput(f"{flag} must be a positive number (got {value})")
             elif f.name in ("seed", "sample_every", "checkpoint_every"):
                 if value < 0:
                     raise BadInput(f"{flag} must be zero or positive (got {value})")
+            elif f.name == "validate_every" and self.best_by == "validation" and not self.validation:
+                raise BadInput("--best-by validation needs a held-out part: give --validation FRACTION")
             elif value is not None and value < 1:
                 raise BadInput(f"{flag} must be a positive integer (got {value})")
+
+    @property
+    def opt(self) -> Optimizer:
+        """The update rule (docs: optimizers.md)."""
+        return Optimizer(self.optimizer, self.eta, self.clip or None, self.beta1, self.beta2, self.eps)
+
+    @property
+    def scale(self) -> float:
+        """The factor of Backend.step: 1 for the summed loss, 1 / tau for the mean (eq. 19)."""
+        return 1.0 if self.loss == "sum" else 1.0 / self.seq_length
+
+    def per_char(self, loss: float) -> float:
+        """A loss of one chunk (summed or mean) as nats per character (docs: handouts.md)."""
+        return loss / (self.seq_length * self.scale)
+
+
+def parts(cfg: Config, ids: np.ndarray) -> tuple[Streams, np.ndarray | None]:
+    """The training streams, and the held-out end of the text (None without --validation)."""
+    train, held = split(ids, cfg.validation, cfg.seq_length) if cfg.validation else (ids, None)
+    return Streams(train, cfg.seq_length, cfg.batch_size, cfg.order, cfg.seed), held
 
 
 class Reporter(Protocol):
@@ -86,7 +128,7 @@ class State:
     """Everything that changes as training goes (docs: training.md#the-training-state)."""
 
     theta: Array  # parameters, on the device
-    mem: Array  # AdaGrad's M, on the device
+    mem: Array  # the optimizer's state on the device: AdaGrad's M (n), or Adam's [m; v] (2n)
     h: Array  # (m, B) hidden state carried to the next chunk
     update: int = 0  # updates done
     smooth: float = math.nan  # smooth loss after the last update
@@ -95,6 +137,8 @@ class State:
     best_update: int = 0
     best_h: np.ndarray | None = None  # (m, 1) host copy of stream 0's h at the best update: sampling goes on from it
     best_x_next: int = 0  # the character that followed it in the text
+    best_validation: float = math.inf  # with --best-by validation: the best model's validation loss per character
+    validations: list[tuple[int, float]] = field(default_factory=list)  # (update, validation loss per character)
     x_next: int = 0  # the character that follows h in stream 0 (the last target)
     losses: list[float] = field(default_factory=list)  # per update, per stream (loss / B)
     smooths: list[float] = field(default_factory=list)
@@ -107,12 +151,12 @@ def total_updates(cfg: Config, streams: Streams) -> int:
     return cfg.updates if cfg.updates is not None else cfg.epochs * streams.chunks
 
 
-def start(backend: Backend, theta0: np.ndarray, B: int) -> State:
-    """A fresh state from initial parameters theta0 (host)."""
+def start(backend: Backend, theta0: np.ndarray, B: int, opt: Optimizer = Optimizer()) -> State:
+    """A fresh state from initial parameters theta0 (host), with opt's state at zero."""
     m = backend.layout.m
     return State(
         theta=backend.to_device(theta0),
-        mem=backend.to_device(np.zeros_like(theta0)),
+        mem=backend.to_device(np.zeros(opt_state_size(opt, theta0.size))),
         h=backend.to_device(np.zeros((m, B))),
     )
 
@@ -138,19 +182,23 @@ def train(
 
 
 def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
-    streams = Streams(corpus.ids, cfg.seq_length, cfg.batch_size)
+    streams, held = parts(cfg, corpus.ids)
+    if state.update == 0 and cfg.sample_every and cfg.preset == "2025":  # the 2025 report: one before training
+        text = first_sample(backend, corpus, state.theta, state.h, streams, cfg.seed, SAMPLE_LENGTH)
+        state.samples.append((0, math.nan, text))
+        reporter.sample(0, math.nan, text)
     total, B, m = total_updates(cfg, streams), cfg.batch_size, backend.layout.m
-    next_report = 0.0
+    next_report, opt = 0.0, cfg.opt
     while state.update < total:
         if stop():
             save(state)
             break
         epoch, i = divmod(state.update, streams.chunks)
-        if i == 0:
+        if i == 0 or cfg.order == "shuffled":  # shuffled: the chunk before is not the text before
             state.h = backend.to_device(np.zeros((m, B)))  # each epoch starts from h = 0
-        x, y = streams.chunk(i)  # (tau, B) each
+        x, y = streams.chunk(streams.visit(epoch, i))  # (tau, B) each
         t0 = time.perf_counter()
-        loss, h = backend.step(state.theta, state.mem, x, y, state.h, Optimizer("adagrad", cfg.eta), state.update + 1)
+        loss, h = backend.step(state.theta, state.mem, x, y, state.h, opt, state.update + 1, cfg.scale)
         loss /= B  # per stream, so the numbers read the same for every batch size
         if not math.isfinite(loss):
             raise TrainingStopped(f"the loss became {loss} at update {state.update + 1}")
@@ -159,7 +207,14 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
         state.update += 1
         state.losses.append(loss)
         state.smooths.append(state.smooth)
-        if state.smooth < state.best_smooth:
+        if held is not None and (state.update == 1 or state.update % cfg.validate_every == 0):
+            v0 = time.perf_counter()
+            state.validations.append((state.update, validation_loss(backend, state.theta, held).per_char))
+            t0 += time.perf_counter() - v0  # like sampling, not part of the update's time
+        at, val = state.validations[-1] if state.validations else (0, math.inf)
+        by_validation = cfg.best_by == "validation"
+        if (at == state.update and val < state.best_validation) if by_validation else state.smooth < state.best_smooth:
+            state.best_validation = val if by_validation else math.inf
             state.best_theta = backend.to_host(state.theta)  # a true copy, not a view
             state.best_h = backend.to_host(h)[:, :1].copy()  # (m, 1) where sampling from the best model starts
             state.best_smooth, state.best_update, state.best_x_next = state.smooth, state.update, state.x_next

@@ -1,0 +1,70 @@
+"""The command line's shared pieces: one-line errors, choices, the options several commands take (docs: cli.md)."""
+
+import sys
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer._click.core import ParameterSource  # typer vendors click; pinned in constraints.txt
+from typer._click.exceptions import ClickException
+
+import backends
+from common.errors import BadInput, WriteFailed
+
+
+class OneLineErrors(typer.core.TyperGroup):
+    """Every usage error and bad input is one line on stderr and a non-zero exit, never a traceback."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as e:
+            typer.echo(f"error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except (BadInput, WriteFailed) as e:
+            typer.echo(f"error: {e}", err=True)
+            sys.exit(2 if isinstance(e, BadInput) else 1)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+def choices(name: str, values) -> type[Enum]:
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+BackendName = choices("BackendName", backends.names())
+Grad, Kernels = choices("Grad", backends.OPTIONS["grad"]), choices("Kernels", backends.OPTIONS["kernels"])
+
+
+class DType(StrEnum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
+]
+BackendOpt = Annotated[BackendName, typer.Option(help="Array library that runs the model.")]
+HiddenOpt = Annotated[int, typer.Option(help="Hidden units m.")]
+SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT length.")]
+BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
+DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
+GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
+KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
+
+
+def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:
+    """The backend options the user gave (None: not given)."""
+    given = (("device", device), ("grad", grad and grad.value), ("kernels", kernels and kernels.value))
+    return {k: v for k, v in given if v is not None}
+
+
+def given(ctx: typer.Context, names) -> dict:
+    """The options among names that the user gave (not their defaults), enums as their values."""
+    sources = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    chosen = {n: ctx.params[n] for n in names if ctx.get_parameter_source(n) not in sources}
+    return {n: getattr(v, "value", v) for n, v in chosen.items()}
