@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import math
 from dataclasses import fields
 from enum import StrEnum
 from pathlib import Path
@@ -14,14 +13,14 @@ import backends
 from common import bench, checkpoint, gradcheck_report, lifecycle, neurons, neurons_html, presets
 from common import cli_options as co
 from common import handout_options as ho
-from common.contenders import OPTIMIZERS, contenders, optimizer_ratios
+from common.config import Config
+from common.contenders import checked_optimizers, contenders, optimizer_ratios
 from common.contract import Layout
-from common.data import builtin_corpus, encode, read_corpus
+from common.data import builtin_corpus, read_corpus
 from common.errors import BadInput
 from common.progress import ProgressBar, loss_text
 from common.rng import stream
-from common.sampling import generate
-from common.train import Config
+from common.sampling import check_settings, generate
 
 app = typer.Typer(
     cls=co.OneLineErrors,
@@ -165,21 +164,8 @@ def sample_cmd(
     kernels: co.KernelsOpt = None,
 ) -> None:
     """Print text from a trained model, on any backend, going on from the hidden state it reached."""
-    for message, ok in (
-        ("--length must be a positive integer", length >= 1),
-        ("--temperature must be zero or positive", math.isfinite(temperature) and temperature >= 0),
-        ("--top-p must be in (0, 1]", 0 < top_p <= 1),
-        ("--prime must not be empty", prime != ""),
-    ):
-        if not ok:
-            raise BadInput(message)
-    if path.is_dir():
-        files = ["checkpoint.npz"] if which is Which.last else ["best.npz", "checkpoint.npz"]
-        found = [path / f for f in files if (path / f).exists()]
-        if not found:
-            raise BadInput(f"{path} holds no {' or '.join(files)}; is it a run folder?")
-        path = found[0]
-    model = checkpoint.load_model(path, which.value)
+    check_settings(length, temperature, top_p, prime)
+    model = checkpoint.load_model(checkpoint.model_file(path, which.value), which.value)
     layout, dtype = Layout(len(model.meta["chars"]), model.params.W.shape[0]), model.meta["dtype"]
     net = backends.load(backend.value, layout, dtype, **co.backend_options(device, kernels=kernels))
     rng = stream(seed, "cli-sample")
@@ -221,10 +207,7 @@ def bench_cmd(
         if min(values) < 1:
             raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    optimizers = list(dict.fromkeys(optimizer or ["adagrad"]))
-    for o in optimizers:
-        if o not in OPTIMIZERS:
-            raise BadInput(f"--optimizer must be one of {', '.join(OPTIMIZERS)} (got {o!r})")
+    optimizers = checked_optimizers(optimizer)
     make = contenders(names, device, yardstick, corpus.K, optimizers)
     typer.echo(bench.header(corpus, seq_length, updates, rounds, f"{datetime.datetime.now():%Y-%m-%d %H:%M}"))
     results = bench.run(
@@ -271,20 +254,9 @@ def neurons_cmd(
     out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
 ) -> None:
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
-    if show < 1:
-        raise BadInput(f"--show must be a positive integer (got {show})")
-    name, warmup, passage = neurons.passage(data, text, start, length)
-    params, meta, h0, origin = neurons.model(path)
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
-    ids = encode(passage, meta["chars"])
-    H = neurons.activations(params, ids, encode(warmup, meta["chars"]), h0)  # (T, m)
-    picks = neurons.pick(H, passage, names)
-    out = out or (path if path.is_dir() else path.parent) / "neurons.html"
-    page = neurons_html.page(f"What the units track in {name}", f"Model: {origin}", passage[:show], H, picks)
-    neurons_html.write(out, page)
-    bits = neurons.bits_per_char(params, H, ids)
-    typer.echo(f"model: {origin}; it reads the passage at {bits:.2f} bits/character")
-    typer.echo(f"{neurons.table(picks, names)}\nwrote {out}")
+    for line in neurons_html.report(path, data, text, start, length, show, names, out):
+        typer.echo(line)
 
 
 @app.command("launches")

@@ -40,6 +40,17 @@ def save_model(path: Path, p: Params, meta: dict, h: np.ndarray | None = None, x
     save(path, arrays, {"kind": "model", **meta} | ({} if x_next is None else {"x_next": x_next}))
 
 
+def model_file(path: Path, which: str = "best") -> Path:
+    """The file a model is read from: path itself, or a run folder's best.npz (else checkpoint.npz) or checkpoint."""
+    if not path.is_dir():
+        return path
+    files = ["checkpoint.npz"] if which == "last" else ["best.npz", "checkpoint.npz"]
+    found = [path / f for f in files if (path / f).exists()]
+    if not found:
+        raise BadInput(f"{path} holds no {' or '.join(files)}; is it a run folder?")
+    return found[0]
+
+
 def load_model(path: Path, which: str = "best") -> Model:
     """A model file, or the best ("best") or latest ("last") model of a checkpoint."""
     arrays, meta = load(path)

@@ -9,9 +9,18 @@ from collections.abc import Callable
 import backends
 from common import bench
 from common.contract import Layout
+from common.errors import BadInput
 from common.presets import PRESETS
 
 OPTIMIZERS = {"adagrad": PRESETS["classic"].opt, "adam": PRESETS["2025"].opt}  # each with its handout's values
+
+
+def checked_optimizers(given: list[str] | None) -> list[str]:
+    """The optimizers to time, each once, in the order given (default: AdaGrad); one line for an unknown one."""
+    for o in given or []:
+        if o not in OPTIMIZERS:
+            raise BadInput(f"--optimizer must be one of {', '.join(OPTIMIZERS)} (got {o!r})")
+    return list(dict.fromkeys(given or ["adagrad"]))
 
 
 def contenders(names: list[str], device: str | None, yardstick: bool, K: int, optimizers=("adagrad",)) -> Callable:

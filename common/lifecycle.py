@@ -19,13 +19,14 @@ import backends
 from common import memory
 from common import resume as reading
 from common.checkpoint import restore
+from common.config import Config, parts
 from common.contract import Backend, Layout
 from common.data import Corpus, builtin_corpus
 from common.errors import TrainingStopped, WriteFailed
 from common.report import sampling_table
 from common.run import Run, reserve
 from common.text import read_text
-from common.train import Config, Reporter, State, final_sample, parts, start, total_updates, train
+from common.train import Reporter, State, final_sample, start, total_updates, train
 from common.weights import init_theta
 
 

@@ -8,12 +8,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from common import checkpoint
+from common.config import Config
 from common.contract import Backend
 from common.data import BUILTIN_NAME, Corpus, builtin_corpus
 from common.errors import BadInput
 from common.run import Run
 from common.text import read_text
-from common.train import Config, State
+from common.train import State
 
 FREE_ON_RESUME = {
     "updates",

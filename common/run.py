@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from common import atomic, checkpoint
+from common.config import Config, parts
 from common.contract import Backend
 from common.data import Corpus
 from common.errors import BadInput
 from common.progress import loss_text
-from common.train import Config, State, parts
+from common.train import State
 
 MILESTONES = (1, 1_000, 4_000, 10_000, 30_000, 100_000, 150_000, 300_000)  # both handouts' figures
 HISTORY_HEADER = "update,loss,smooth_loss\n"

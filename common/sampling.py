@@ -5,10 +5,25 @@ on the host in float64, from uniforms drawn on the host, so that every backend p
 characters from the same weights.
 """
 
+import math
+
 import numpy as np
 
 from common.contract import Array, Backend
 from common.data import encode
+from common.errors import BadInput
+
+
+def check_settings(length: int, temperature: float, top_p: float, prime: str | None) -> None:
+    """One BadInput line for a setting `python cli.py sample` cannot use."""
+    for message, ok in (
+        ("--length must be a positive integer", length >= 1),
+        ("--temperature must be zero or positive", math.isfinite(temperature) and temperature >= 0),
+        ("--top-p must be in (0, 1]", 0 < top_p <= 1),
+        ("--prime must not be empty", prime != ""),
+    ):
+        if not ok:
+            raise BadInput(message)
 
 
 def choose(o: np.ndarray, u: float, temperature: float = 1.0, top_p: float = 1.0) -> int:

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from backends.numpy_backend import NumpyBackend
+from common.config import Config
 from common.contract import Layout
 from common.data import Streams, builtin_corpus
 from common.errors import BadInput, TrainingStopped
-from common.train import Config, final_sample, start, train
+from common.train import final_sample, start, train
 from common.weights import init_theta
 from tests.conftest import BlowsUp
 

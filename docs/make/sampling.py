@@ -26,11 +26,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from backends.numpy_backend import NumpyBackend  # noqa: E402
+from common.config import Config  # noqa: E402
 from common.contract import Layout  # noqa: E402
 from common.data import builtin_corpus  # noqa: E402
 from common.rng import stream  # noqa: E402
 from common.sampling import sample  # noqa: E402
-from common.train import Config, start, train  # noqa: E402
+from common.train import start, train  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 
 UPDATES, SEED, LENGTH, PRIME = 100_000, 1, 160, "The "
