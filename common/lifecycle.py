@@ -23,8 +23,9 @@ from common.config import Config, parts
 from common.contract import Backend, Layout
 from common.data import Corpus, builtin_corpus
 from common.errors import TrainingStopped, WriteFailed
+from common.folder import reserve
 from common.report import sampling_table
-from common.run import Run, reserve
+from common.run import Run
 from common.text import read_text
 from common.train import Reporter, State, final_sample, start, total_updates, train
 from common.weights import init_theta

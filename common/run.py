@@ -12,13 +12,12 @@
 
 Every file is replaced atomically (common/atomic.py), and history.csv only grows by whole rows
 that are fsynced before the checkpoint that counts them, so a run killed at any moment can be
-resumed. The folder is reserved atomically, so runs started at once never share one.
+resumed. The folder is reserved atomically (common/folder.py), so runs started at once never share one.
 """
 
 import datetime
 import json
 import math
-import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -29,44 +28,11 @@ from common import atomic, checkpoint
 from common.config import Config, parts
 from common.contract import Backend
 from common.data import Corpus
-from common.errors import BadInput
 from common.progress import loss_text
 from common.train import State
 
 MILESTONES = (1, 1_000, 4_000, 10_000, 30_000, 100_000, 150_000, 300_000)  # both handouts' figures
 HISTORY_HEADER = "update,loss,smooth_loss\n"
-CLAIM = "summary.json"  # created exclusively: whoever creates it owns the folder
-
-
-def reserve(out: Path | None) -> Path:
-    """Create and claim a new run folder: out, or runs/<date>-<time>[-k] when out is None."""
-    if out is not None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise BadInput(f"{out} already exists and is not an empty folder; choose another --out (or --resume it)")
-        if claim(out):
-            return out
-        raise BadInput(f"{out} was just taken by another run; choose another --out")
-    stem = Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for k in range(1, 10_000):
-        out = stem if k == 1 else stem.with_name(f"{stem.name}-{k}")
-        if not out.exists() and claim(out):
-            return out
-    raise BadInput(f"no free run folder next to {stem}; give one with --out")
-
-
-def claim(out: Path) -> bool:
-    """Make out (if need be) and create its CLAIM file exclusively; False if another run got there first."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / CLAIM, os.O_CREAT | os.O_EXCL | os.O_WRONLY, atomic.MODE)
-    except FileExistsError:
-        return False
-    except OSError as e:
-        raise BadInput(f"cannot create the run folder {out}: {e.strerror}") from None
-    with os.fdopen(fd, "w") as f:
-        f.write('{"status": "starting"}\n')
-    atomic.sync_folder(out)
-    return True
 
 
 def history_rows(losses: list[float], smooths: list[float], start: int) -> str:
