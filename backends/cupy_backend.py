@@ -23,11 +23,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from backends import OPTIONS as CHOICES
 from backends.numpy_backend import NumpyBackend
 from common.contract import Layout
 from common.errors import BadInput
 
-KERNELS = ("plain", "fused")
+KERNELS = CHOICES["kernels"]  # the choices, from the one list in backends/__init__.py
 SOURCE = Path(__file__).with_name("cupy_kernels.cu")
 
 

@@ -13,12 +13,13 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from backends import OPTIONS as CHOICES
 from backends.torch_graph import CudaGraphs
 from backends.torch_workspace import Workspace
 from common.contract import Layout, Params
 from common.errors import BadInput
 
-GRADS = ("manual", "autograd")
+GRADS = CHOICES["grad"]  # the choices, from the one list in backends/__init__.py
 
 
 class Cache(NamedTuple):
