@@ -10,17 +10,17 @@ from typing import Annotated
 import typer
 
 import backends
-from common import bench, checkpoint, gradcheck_report, lifecycle, neurons, neurons_html, presets
-from common import cli_options as co
-from common import handout_options as ho
-from common.config import Config
-from common.contenders import checked_optimizers, contenders, optimizer_ratios
+import cli_options as co
 from common.contract import Layout
 from common.data import builtin_corpus, read_corpus
 from common.errors import BadInput
-from common.progress import ProgressBar, loss_text
 from common.rng import stream
+from common.run import checkpoint, lifecycle, presets
+from common.run.config import Config
+from common.run.progress import ProgressBar, loss_text
 from common.sampling import check_settings, generate
+from common.tools import bench, gradcheck_report, neurons, neurons_html
+from common.tools.contenders import checked_optimizers, contenders, optimizer_ratios
 
 app = typer.Typer(
     cls=co.OneLineErrors,
@@ -37,20 +37,20 @@ def train_cmd(
     backend: co.BackendOpt = co.BackendName.numpy,
     hidden: co.HiddenOpt = 100,
     seq_length: co.SeqOpt = 25,
-    preset: ho.PresetOpt = "classic",
-    optimizer: ho.OptimizerOpt = None,
-    loss: ho.LossOpt = None,
-    clip: ho.ClipOpt = None,
-    init: ho.InitOpt = None,
-    eta: ho.EtaOpt = None,
-    sigma: ho.SigmaOpt = None,
-    beta1: ho.Beta1Opt = None,
-    beta2: ho.Beta2Opt = None,
-    eps: ho.EpsOpt = None,
-    validation: ho.ValidationOpt = 0.0,
-    validate_every: ho.ValidateEveryOpt = 1000,
-    order: ho.OrderOpt = "sequential",
-    best_by: ho.BestByOpt = "smooth",
+    preset: co.PresetOpt = "classic",
+    optimizer: co.OptimizerOpt = None,
+    loss: co.LossOpt = None,
+    clip: co.ClipOpt = None,
+    init: co.InitOpt = None,
+    eta: co.EtaOpt = None,
+    sigma: co.SigmaOpt = None,
+    beta1: co.Beta1Opt = None,
+    beta2: co.Beta2Opt = None,
+    eps: co.EpsOpt = None,
+    validation: co.ValidationOpt = 0.0,
+    validate_every: co.ValidateEveryOpt = 1000,
+    order: co.OrderOpt = "sequential",
+    best_by: co.BestByOpt = "smooth",
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 6,
     updates: Annotated[int | None, typer.Option(help="Total updates; overrides --epochs.")] = None,
     batch_size: co.BatchOpt = 1,
@@ -74,7 +74,7 @@ def train_cmd(
     settings = [f.name for f in fields(Config)]
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
-        cfg = Config(**(values | ho.resolve(ctx.params)))
+        cfg = Config(**(values | co.resolve(ctx.params)))
         t = lifecycle.new(cfg, backend.value, options, data, out, say=typer.echo)
     else:
         if out is not None:

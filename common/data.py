@@ -1,6 +1,7 @@
 """The text: read and check it, its vocabulary, and the chunks training walks (docs: data.md)."""
 
 import hashlib
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from common.rng import stream
 
 BUILTIN_NAME = "python-docs"
 ORDERS = ("sequential", "shuffled")
+KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+KINDS += ((stat.S_ISSOCK, "a socket"),)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ def read_corpus(path: str | Path) -> Corpus:
     if path.is_dir():
         raise BadInput(f"data path {path} is a directory, not a text file")
     try:
+        mode = path.stat().st_mode  # stat never blocks, where open() on a FIFO waits for a writer
+    except OSError:
+        mode = None  # read_bytes says what is wrong (no permission)
+    for is_kind, kind in KINDS if mode is not None else ():
+        if is_kind(mode):
+            raise BadInput(f"data path {path} is {kind}, not a regular file; refusing to read it")
+    try:
         raw = path.read_bytes()
     except OSError as e:
         raise BadInput(f"cannot read {path}: {e.strerror}") from None
@@ -66,6 +76,18 @@ def read_corpus(path: str | Path) -> Corpus:
     except UnicodeDecodeError as e:
         raise BadInput(f"{path} is not valid UTF-8: byte {e.start} (0x{raw[e.start]:02x})") from None
     return Corpus(name=path.name, text=text, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def read_text(path: str | Path) -> Corpus:
+    """A training text: read_corpus(path), refusing a text with fewer than 2 distinct characters."""
+    return check_vocabulary(read_corpus(path))
+
+
+def check_vocabulary(corpus: Corpus) -> Corpus:
+    """A text with fewer than 2 distinct characters has nothing to learn: every prediction is certain."""
+    if corpus.K < 2:
+        raise BadInput(f"{corpus.name} has {corpus.K} distinct character(s); a model needs at least 2 to learn")
+    return corpus
 
 
 def builtin_corpus() -> Corpus:

@@ -69,7 +69,7 @@ def sample(
 
 
 def generate(backend: Backend, model, prime: str | None, from_zero: bool, n: int, rng, **choice) -> str:
-    """Text from a saved model (common/checkpoint.py's Model): prime (if any), then n characters.
+    """Text from a saved model (common/run/checkpoint.py's Model): prime (if any), then n characters.
 
     By default sampling goes on from the hidden state the model reached in training (model.h)
     and the character that followed it; prime warms that state further. from_zero starts from

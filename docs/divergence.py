@@ -1,7 +1,7 @@
 """How fast two correct trainings part (docs/determinism.md): python docs/divergence.py [--data PATH] [--updates N]
 
 From the same initial weights (seed 1, m = 100, float64, seq_length 25), it trains the NumPy
-backend, the torch backend (CPU), min-char-rnn (common/minchar.py) and the NumPy backend again
+backend, the torch backend (CPU), min-char-rnn (common/tools/minchar.py) and the NumPy backend again
 with one weight of W changed by 1 part in 10^15, update by update on the same chunks, and prints
 the relative gap between each one's loss and NumPy's: at a few updates, the first update where
 it passes 1e-6 and 1e-2, and the smooth losses at the end. Default text: Python's docs corpus.
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 import backends  # noqa: E402
 from common.contract import Layout, Optimizer  # noqa: E402
 from common.data import Streams, builtin_corpus, read_corpus  # noqa: E402
-from common.minchar import MinCharRNN  # noqa: E402
+from common.tools.minchar import MinCharRNN  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 
 SEED, M, TAU, ETA = 1, 100, 25, 0.1

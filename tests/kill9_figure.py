@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import checkpoint  # noqa: E402
 from common.errors import BadInput  # noqa: E402
+from common.run import checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--hidden", "32", "--sample-every", "5000", "--checkpoint-every", "1000"]

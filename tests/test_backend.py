@@ -5,7 +5,7 @@ import pytest
 
 from common.contract import ADAGRAD_EPS, CLIP, Layout, Optimizer
 from common.data import Streams
-from common.minchar import MinCharRNN
+from common.tools.minchar import MinCharRNN
 from common.weights import init_theta
 from tests.conftest import hidden_states
 

@@ -1,7 +1,7 @@
 """The benchmark's statistic (docs: performance.md): the fastest round, with the median and slowest beside it."""
 
 from backends.numpy_backend import NumpyBackend
-from common import bench
+from common.tools import bench
 
 
 def test_each_result_is_the_fastest_round_with_its_spread(corpus):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from common.checkpoint import load_model
+from common.run.checkpoint import load_model
 from tests.conftest import assert_one_line_error
 from tests.conftest import cli as invoke
 

@@ -80,7 +80,7 @@ def test_the_minchar_table_is_read_from_both_sources():
     table = script("minchar_table")
     committed = (MAKE / "minchar_table.md").read_text()
     assert table.table() == committed, "run: python docs/make/minchar_table.py"
-    minchar = (ROOT / "common" / "minchar.py").read_text()
+    minchar = (ROOT / "common" / "tools" / "minchar.py").read_text()
     for line in ("dhraw = (1 - hs[t] * hs[t]) * dh", "dhnext = np.dot(Whh.T, dhraw)", "dy[targets[t]] -= 1"):
         assert line in minchar and f"`{line}`" in committed
 

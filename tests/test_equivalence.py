@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import backends
-from common.config import Config
 from common.contract import Layout, Optimizer, opt_state_size
 from common.data import Streams, builtin_corpus
 from common.rng import stream
+from common.run.config import Config
+from common.run.train import start, train
 from common.sampling import sample
-from common.train import start, train
 from common.weights import init_theta
 from tests.conftest import VARIANTS, skip_unless_runnable, variant_id
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from common import checkpoint
-from common.progress import loss_text
+from common.run import checkpoint
+from common.run.progress import loss_text
 from tests.conftest import assert_one_line_error, cli, skip_unless_runnable
 
 ROOT = os.path.dirname(os.path.dirname(__file__))

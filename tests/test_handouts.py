@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import backends
-from common import checkpoint, npzfile
 from common.contract import Layout, Optimizer
 from common.data import Streams, read_corpus
+from common.run import checkpoint, npzfile
 from common.weights import init_theta
 from tests.conftest import assert_one_line_error, cli
 
@@ -133,8 +133,8 @@ def test_gradcheck_2025_checks_the_mean_loss_at_m_10_and_against_autograd():
 
 
 def test_2025_samples_before_training_and_every_run_writes_a_sampling_table(tmp_path, corpus_file):
-    from common.report import SETTINGS, TABLE_LENGTH
     from common.rng import stream
+    from common.run.report import SETTINGS, TABLE_LENGTH
     from common.sampling import sample
 
     new, old = tmp_path / "new", tmp_path / "old"

@@ -23,3 +23,37 @@ def test_cli_and_numpy_backend_never_import_torch_or_cupy(tmp_path):
     r = subprocess.run([sys.executable, "-c", CODE, str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "heavy: []" in r.stdout
+
+
+def imported(path: str) -> set[str]:
+    """Every module a file imports, top level or inside a function."""
+    import ast
+
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def python_files(folder: str) -> list[str]:
+    top = os.path.join(ROOT, folder)
+    return [os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs if f.endswith(".py")]
+
+
+def test_the_layout_keeps_its_boundaries():
+    """DESIGN.md: common/ never imports cupy, torch or typer; backends/ never imports common/run/ or tools/."""
+    for path in python_files("common"):
+        bad = {m for m in imported(path) if m.split(".")[0] in ("cupy", "torch", "typer", "cli", "cli_options")}
+        assert not bad, f"{path} imports {bad}"
+    for path in python_files("backends"):
+        bad = {m for m in imported(path) if m.startswith(("common.run", "common.tools"))}
+        assert not bad, f"{path} imports {bad}"
+    core = {f for f in os.listdir(os.path.join(ROOT, "common")) if f.endswith(".py")}
+    assert core == {
+        f"{m}.py" for m in ("__init__", "contract", "data", "sampling", "gradcheck", "rng", "weights", "errors")
+    }

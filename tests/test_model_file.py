@@ -1,4 +1,4 @@
-"""Model files (common/checkpoint.py): safe to load, clear errors when damaged."""
+"""Model files (common/run/checkpoint.py): safe to load, clear errors when damaged."""
 
 import json
 import zipfile
@@ -6,9 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from common import checkpoint, npzfile
 from common.contract import NAMES, Layout, Params
 from common.errors import BadInput
+from common.run import checkpoint, npzfile
 
 
 def model(layout: Layout) -> Params:

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 import backends
 from cli import app
-from common import neurons, neurons_html
-from common.checkpoint import load_model, read_checkpoint, save_model
 from common.contract import Layout, Params
+from common.run.checkpoint import load_model, read_checkpoint, save_model
+from common.tools import neurons, neurons_html
 from common.weights import init_theta
 from tests.test_docs import chromium
 

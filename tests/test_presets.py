@@ -1,12 +1,12 @@
-"""The two handouts as presets (common/presets.py) and their initialisations (common/weights.py)."""
+"""The two handouts as presets (common/run/presets.py) and their initialisations (common/weights.py)."""
 
 import numpy as np
 import pytest
 
 from common.contract import CLIP, Layout, Optimizer
 from common.errors import BadInput
-from common.presets import PRESETS, preset
 from common.rng import stream
+from common.run.presets import PRESETS, preset
 from common.weights import init_std, init_theta
 
 

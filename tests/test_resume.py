@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends.numpy_backend import NumpyBackend
-from common import checkpoint, npzfile
-from common.checkpoint import restore
-from common.config import Config
 from common.contract import Layout
 from common.errors import BadInput, TrainingStopped
-from common.run import Run
-from common.train import start, train
+from common.run import checkpoint, npzfile
+from common.run.checkpoint import restore
+from common.run.config import Config
+from common.run.files import Run
+from common.run.train import start, train
 from common.weights import init_theta
 from tests.conftest import BlowsUp, cli, skip_unless_runnable
 

@@ -1,4 +1,4 @@
-"""The shared training loop (common/train.py), through the contract."""
+"""The shared training loop (common/run/train.py), through the contract."""
 
 import math
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from backends.numpy_backend import NumpyBackend
-from common.config import Config
 from common.contract import Layout
 from common.data import Streams, builtin_corpus
 from common.errors import BadInput, TrainingStopped
-from common.train import final_sample, start, train
+from common.run.config import Config
+from common.run.train import final_sample, start, train
 from common.weights import init_theta
 from tests.conftest import BlowsUp
 

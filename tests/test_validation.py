@@ -1,4 +1,4 @@
-"""The validation loss (common/validation.py): forward passes only, the same figure for any piece length."""
+"""The validation loss (common/run/validation.py): forward passes only, the same figure for any piece length."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from common.contract import Layout
-from common.validation import per_char, validation_loss
+from common.run.validation import per_char, validation_loss
 from common.weights import init_theta
 from tests.conftest import hidden_states
 

@@ -7,12 +7,12 @@ import pytest
 
 import backends
 from backends.numpy_backend import NumpyBackend
-from common import checkpoint, npzfile
-from common.config import Config, parts
 from common.contract import Layout
 from common.data import split
-from common.train import start, train
-from common.validation import validation_loss
+from common.run import checkpoint, npzfile
+from common.run.config import Config, parts
+from common.run.train import start, train
+from common.run.validation import validation_loss
 from common.weights import init_theta
 from tests.conftest import assert_one_line_error, cli
 

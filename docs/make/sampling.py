@@ -3,7 +3,7 @@
     python docs/make/sampling.py
 
 trains the NumPy backend on Python's docs corpus (the CLI's default text; free to quote) with
-the default hyperparameters and seed 1 for 20,000 updates, through common/train.py, then
+the default hyperparameters and seed 1 for 20,000 updates, through common/run/train.py, then
 
 - samples 160 characters from the final weights and hidden state at several temperatures and
   top-p values (common/sampling.py), all from the same uniforms;
@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from backends.numpy_backend import NumpyBackend  # noqa: E402
-from common.config import Config  # noqa: E402
 from common.contract import Layout  # noqa: E402
 from common.data import builtin_corpus  # noqa: E402
 from common.rng import stream  # noqa: E402
+from common.run.config import Config  # noqa: E402
+from common.run.train import start, train  # noqa: E402
 from common.sampling import sample  # noqa: E402
-from common.train import start, train  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 
 UPDATES, SEED, LENGTH, PRIME = 100_000, 1, 160, "The "

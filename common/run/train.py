@@ -3,7 +3,7 @@
 It walks the text in chunks of seq_length, carries h from chunk to chunk (reset at each epoch),
 takes one update per chunk through Backend.step, keeps the smooth loss (eq. 13) and the
 parameters with the lowest smooth loss (with the hidden state they reached), and shows a sample
-every sample_every updates. What starts, saves and ends a run is common/lifecycle.py.
+every sample_every updates. What starts, saves and ends a run is common/run/lifecycle.py.
 """
 
 import math
@@ -14,14 +14,14 @@ from typing import Protocol
 
 import numpy as np
 
-from common.config import Config, parts
 from common.contract import Array, Backend, Optimizer, opt_state_size
 from common.data import Corpus, Streams
 from common.errors import TrainingStopped
-from common.report import first_sample
 from common.rng import stream
+from common.run.config import Config, parts
+from common.run.report import first_sample
+from common.run.validation import validation_loss
 from common.sampling import sample
-from common.validation import validation_loss
 
 SAMPLE_LENGTH = 200  # characters shown every sample_every updates
 FINAL_SAMPLE_LENGTH = 1000  # characters from the best model at the end

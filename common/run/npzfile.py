@@ -1,8 +1,8 @@
 """The file container of models and checkpoints: safe to load from a stranger (docs: runs.md#checkpoints).
 
 A file is a NumPy .npz archive of plain arrays plus one array "meta" holding UTF-8 JSON. It is
-read with allow_pickle=False, so loading runs no code, and written atomically (common/atomic.py).
-What a model and a checkpoint hold is common/checkpoint.py.
+read with allow_pickle=False, so loading runs no code, and written atomically (common/run/atomic.py).
+What a model and a checkpoint hold is common/run/checkpoint.py.
 """
 
 import json
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic
 from common.contract import DTYPES, Layout
 from common.errors import BadInput
+from common.run import atomic
 
 FORMAT = "char-rnn"
 VERSION = 3  # 2: the best model's hidden state, every setting; 3: Adam's state [m; v] (2n) may be saved

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common.checkpoint import load_model
 from common.contract import Params
 from common.data import read_corpus
 from common.errors import BadInput
-from common.npzfile import load
+from common.run.checkpoint import load_model
+from common.run.npzfile import load
 
 WARMUP = 1000  # characters read before the passage, so that h_t is the state of a model mid-text
 QUOTES_OPEN, QUOTES_CLOSE = "\u201c", "\u201d"  # curly double quotes; the straight one toggles

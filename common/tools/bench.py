@@ -6,7 +6,7 @@ moment of the machine hits all of them alike. The figure is the fastest round: o
 machine other work only ever adds time, so the minimum of many short rounds is the statistic
 that repeats from run to run (the median of a few long rounds moved 25% between two runs); the
 median and slowest rounds are printed beside it as the spread. The yardsticks: min-char-rnn
-(common/minchar.py) at B = 1 on the CPU, and torch.nn.RNN (backends/torch_nn.py).
+(common/tools/minchar.py) at B = 1 on the CPU, and torch.nn.RNN (backends/torch_nn.py).
 """
 
 import itertools
@@ -18,7 +18,7 @@ import numpy as np
 
 from common.contract import Backend, Layout, Optimizer, opt_state_size
 from common.data import Corpus, Streams
-from common.minchar import MinCharRNN
+from common.tools.minchar import MinCharRNN
 from common.weights import init_theta
 
 YARDSTICK = "min-char-rnn"

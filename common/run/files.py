@@ -1,18 +1,18 @@
-"""Writing a training run's folder (docs: runs.md); reading it back to resume is common/resume.py.
+"""Writing a training run's folder (docs: runs.md); reading it back to resume is common/run/resume.py.
 
     history.csv     update,loss,smooth_loss: one row per update (appended as training goes)
     samples.txt     the samples shown during training, each under its update and smooth loss
-    checkpoint.npz  everything needed to continue exactly (common/checkpoint.py)
+    checkpoint.npz  everything needed to continue exactly (common/run/checkpoint.py)
     best.npz        the parameters with the lowest smooth loss, and the hidden state they reached
     best_sample.txt 1,000 characters from the best model
-    sampling_table.md  the best model at several temperatures and top-p (common/report.py)
+    sampling_table.md  the best model at several temperatures and top-p (common/run/report.py)
     validation.csv  with --validation: the validation loss per character every validate_every updates
     loss.png        the smooth loss against the update (and per character, and the validation loss)
     summary.json    hyperparameters, backend, corpus (name, size, sha256), results and timings
 
-Every file is replaced atomically (common/atomic.py), and history.csv only grows by whole rows
+Every file is replaced atomically (common/run/atomic.py), and history.csv only grows by whole rows
 that are fsynced before the checkpoint that counts them, so a run killed at any moment can be
-resumed. The folder is reserved atomically (common/folder.py), so runs started at once never share one.
+resumed. The folder is reserved atomically (common/run/folder.py), so runs started at once never share one.
 """
 
 import datetime
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic, checkpoint
-from common.config import Config, parts
 from common.contract import Backend
 from common.data import Corpus
-from common.progress import loss_text
-from common.train import State
+from common.run import atomic, checkpoint
+from common.run.config import Config, parts
+from common.run.progress import loss_text
+from common.run.train import State
 
 MILESTONES = (1, 1_000, 4_000, 10_000, 30_000, 100_000, 150_000, 300_000)  # both handouts' figures
 HISTORY_HEADER = "update,loss,smooth_loss\n"
@@ -137,7 +137,7 @@ class Run:
         if table is not None:
             atomic.write_text(self.out / "sampling_table.md", table)
         if state.smooths:
-            from common.plot import plot_loss  # matplotlib loads only here
+            from common.run.plot import plot_loss  # matplotlib loads only here
 
             cfg, name = self.cfg, self.backend.name
             title = f"{self.corpus.name}, {name} {cfg.dtype}, m={cfg.hidden}, preset {cfg.preset}"

@@ -86,7 +86,7 @@ def check(opt: Optimizer) -> None:
 
 
 def settings(p: Preset) -> dict:
-    """The preset's resolved values as common/train.py's Config fields (kept on resume, in the summary)."""
+    """The preset's resolved values as common/run/train.py's Config fields (kept on resume, in the summary)."""
     o = p.opt
     return {
         "preset": p.name,

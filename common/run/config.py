@@ -1,6 +1,6 @@
 """A run's settings: the hyperparameters and every choice a run keeps on resume (docs: training.md).
 
-The defaults are the classic handout's; common/presets.py resolves the 2025 handout's values.
+The defaults are the classic handout's; common/run/presets.py resolves the 2025 handout's values.
 """
 
 import math
@@ -11,13 +11,13 @@ import numpy as np
 from common.contract import DTYPES, OPTIMIZERS, Optimizer
 from common.data import ORDERS, Streams, split
 from common.errors import BadInput
-from common.presets import PRESETS, REDUCTIONS
+from common.run.presets import PRESETS, REDUCTIONS
 from common.weights import INITS
 
 
 @dataclass(frozen=True)
 class Config:
-    """Hyperparameters; the defaults are the classic handout's (common/presets.py resolves the others)."""
+    """Hyperparameters; the defaults are the classic handout's (common/run/presets.py resolves the others)."""
 
     hidden: int = 100
     seq_length: int = 25

@@ -11,7 +11,7 @@ def loss_text(loss: float) -> str:
 
 
 class ProgressBar:
-    """The Reporter for a terminal (common/train.py): a live bar, and each sample printed above it."""
+    """The Reporter for a terminal (common/run/train.py): a live bar, and each sample printed above it."""
 
     def __init__(self, first: int, total: int, per_char: float = 1 / 25):
         """per_char: the factor that turns a loss into nats per character (1 / tau summed, 1 mean)."""

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common import neurons
 from common.data import encode
 from common.errors import BadInput
-from common.neurons import FEATURES
+from common.tools import neurons
+from common.tools.neurons import FEATURES
 
 LEVELS = 10  # colour steps on each side of zero; |h| < 0.5 / LEVELS is left white
 

@@ -12,7 +12,7 @@ import numpy as np
 from common import gradcheck as gc
 from common.contract import Backend
 from common.data import Corpus, Streams
-from common.presets import Preset
+from common.run.presets import Preset
 from common.weights import init_theta
 
 

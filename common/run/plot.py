@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
-from common import atomic  # noqa: E402
+from common.run import atomic  # noqa: E402
 
 
 def plot_loss(

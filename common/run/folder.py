@@ -4,8 +4,8 @@ import datetime
 import os
 from pathlib import Path
 
-from common import atomic
 from common.errors import BadInput
+from common.run import atomic
 
 CLAIM = "summary.json"  # created exclusively: whoever creates it owns the folder
 

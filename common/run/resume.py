@@ -1,20 +1,19 @@
-"""Reading a run folder back to resume it (docs: runs.md#resuming); writing it is common/run.py.
+"""Reading a run folder back to resume it (docs: runs.md#resuming); writing it is common/run/files.py.
 
-A resumed run keeps every setting it was started with (common/train.py's Config, stored in its
+A resumed run keeps every setting it was started with (common/run/train.py's Config, stored in its
 checkpoint) unless the user gives another one that a resumed run may change.
 """
 
 from dataclasses import asdict
 from pathlib import Path
 
-from common import checkpoint
-from common.config import Config
 from common.contract import Backend
-from common.data import BUILTIN_NAME, Corpus, builtin_corpus
+from common.data import BUILTIN_NAME, Corpus, builtin_corpus, read_text
 from common.errors import BadInput
-from common.run import Run
-from common.text import read_text
-from common.train import State
+from common.run import checkpoint
+from common.run.config import Config
+from common.run.files import Run
+from common.run.train import State
 
 FREE_ON_RESUME = {
     "updates",
@@ -27,7 +26,7 @@ FORCE_ON_RESUME = {"eta"}  # a different learning rate, with --force
 
 
 def read(folder: Path) -> tuple[dict, dict]:
-    """The checkpoint of a run folder, checked (common/checkpoint.py)."""
+    """The checkpoint of a run folder, checked (common/run/checkpoint.py)."""
     if not (folder / "checkpoint.npz").exists() and folder.is_dir():
         raise BadInput(f"{folder} has no checkpoint.npz to resume from")
     return checkpoint.read_checkpoint(folder / "checkpoint.npz")

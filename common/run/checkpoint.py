@@ -1,6 +1,6 @@
 """What a model file and a checkpoint hold, in one place: written from and read back into State.
 
-Both are .npz files of plain arrays plus JSON meta (common/npzfile.py: safe to load, never
+Both are .npz files of plain arrays plus JSON meta (common/run/npzfile.py: safe to load, never
 half-written). Format version 3 (docs: runs.md#checkpoints): mem is the optimizer's state, n
 long for AdaGrad, 2n for Adam. Versions 1 and 2 still load (as AdaGrad); version 1's missing
 hidden state is read as h = 0.
@@ -20,9 +20,9 @@ import numpy as np
 
 from common.contract import NAMES, Backend, Optimizer, Params, opt_state_size
 from common.errors import BadInput
-from common.npzfile import expect, layout_of, load, save
 from common.rng import PURPOSES
-from common.train import State
+from common.run.npzfile import expect, layout_of, load, save
+from common.run.train import State
 
 
 class Model(NamedTuple):

@@ -1,16 +1,16 @@
 """What `python cli.py bench` times, side by side (docs: performance.md): each backend variant
 (backends.bench_variants), and the yardsticks: min-char-rnn (B = 1) and torch.nn.RNN.
 
-The timing itself, and how a result reads, is common/bench.py; this file only says who runs.
+The timing itself, and how a result reads, is common/tools/bench.py; this file only says who runs.
 """
 
 from collections.abc import Callable
 
 import backends
-from common import bench
 from common.contract import Layout
 from common.errors import BadInput
-from common.presets import PRESETS
+from common.run.presets import PRESETS
+from common.tools import bench
 
 OPTIMIZERS = {"adagrad": PRESETS["classic"].opt, "adam": PRESETS["2025"].opt}  # each with its handout's values
 

@@ -16,18 +16,17 @@ from pathlib import Path
 import numpy as np
 
 import backends
-from common import memory
-from common import resume as reading
-from common.checkpoint import restore
-from common.config import Config, parts
 from common.contract import Backend, Layout
-from common.data import Corpus, builtin_corpus
+from common.data import Corpus, builtin_corpus, read_text
 from common.errors import TrainingStopped, WriteFailed
-from common.folder import reserve
-from common.report import sampling_table
-from common.run import Run
-from common.text import read_text
-from common.train import Reporter, State, final_sample, start, total_updates, train
+from common.run import memory
+from common.run import resume as reading
+from common.run.checkpoint import restore
+from common.run.config import Config, parts
+from common.run.files import Run
+from common.run.folder import reserve
+from common.run.report import sampling_table
+from common.run.train import Reporter, State, final_sample, start, total_updates, train
 from common.weights import init_theta
 
 
@@ -56,7 +55,7 @@ class Ending:
     message: str  # one line for the user
     code: int  # the process's exit status
     best_sample: str | None = None
-    table: str | None = None  # the sampling table (common/report.py)
+    table: str | None = None  # the sampling table (common/run/report.py)
 
 
 def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | None, say: Callable) -> Training:
