@@ -112,22 +112,29 @@ def gradcheck_cmd(
     seq_length: co.SeqOpt = 25,
     batch_size: co.BatchOpt = 1,
     seed: co.SeedOpt = 1,
-    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked (--init classic).")] = 0.01,
+    sigma: Annotated[
+        float | None, typer.Option(help="Check the one regime U, W, V ~ N(0, sigma^2), h0 = 0. Default: three regimes.")
+    ] = None,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
     as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
     device: co.DeviceOpt = None,
     grad: co.GradOpt = None,
     kernels: co.KernelsOpt = None,
 ) -> None:
-    """Compare BPTT gradients with centred differences (float64, unclipped, every entry), and autograd for 2025."""
+    """Compare BPTT gradients with centred differences (float64, unclipped, every entry) where bugs show."""
     p = presets.preset(preset, sigma=sigma)
     hidden = hidden if hidden is not None else p.gradcheck_m
-    Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
+    Config(hidden=hidden, seq_length=seq_length, sigma=p.sigma, batch_size=batch_size, seed=seed)  # checks them
     if not step > 0:
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    model = backends.load(backend, Layout(corpus.K, hidden), "float64", **co.backend_options(device, grad, kernels))
-    if not gradcheck_report.run(model, corpus, p, seq_length, batch_size, seed, step, as_json, typer.echo):
+    layout = Layout(corpus.K, hidden)
+    model = backends.load(backend, layout, "float64", **co.backend_options(device, grad, kernels))
+    if sigma is None:
+        points = regimes.regimes(layout, corpus, p, seq_length, batch_size, seed)
+    else:
+        points = [regimes.at_sigma(layout, corpus, p, seq_length, batch_size, seed, sigma)]
+    if not gradcheck_report.run(model, corpus, p, points, seq_length, step, as_json, typer.echo):
         raise typer.Exit(1)
 
 
