@@ -19,7 +19,7 @@ from common.run import checkpoint, lifecycle, presets
 from common.run.config import Config
 from common.run.progress import ProgressBar, loss_text
 from common.sampling import check_settings, generate
-from common.tools import bench, check, gradcheck_report, neurons, neurons_html, regimes, student
+from common.tools import bench, check, check_train, gradcheck_report, neurons, neurons_html, regimes, student
 from common.tools.contenders import checked_optimizers, contenders, optimizer_ratios
 
 app = typer.Typer(
@@ -177,6 +177,8 @@ def check_cmd(
     )
     points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
     ok = check.run(model, points, p.scale(seq_length), 1e-4, typer.echo)
+    if train and not check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo):
+        raise typer.Exit(1)
     if not ok:
         raise typer.Exit(1)
 

@@ -61,23 +61,24 @@ def model_of(target: str, layout: Layout, inputs: str, loss: str) -> Backend:
     if isinstance(obj, type):
         return backends.load(f"{path}:{name}", layout, "float64")
     if not callable(obj):
-        raise BadInput(f"{path}:{name} is a {type(obj).__name__}, not a function or a backend class")
+        raise BadInput(f"{path}:{name} is not a function or a backend class (it is of type {type(obj).__name__})")
     return Function(obj, f"{path}:{name}", layout, inputs, loss)
 
 
-def look(model: Backend, r: Regime, scale: float, step: float) -> Seen:
-    """The student's model at regime r, against ours and against its own loss."""
+def look(model: Backend, r: Regime, scale: float, step: float | None = 1e-4) -> Seen:
+    """The student's model at regime r, against ours and (unless step is None) against its own loss."""
     reference = NumpyBackend(model.layout)
     our_loss, cache = reference.forward(r.theta, r.x, r.y, r.h0)
     ours = scale * reference.backward(r.theta, cache)
     theta = model.to_device(r.theta)
     loss, theirs = model.forward(theta, r.x, r.y, model.to_device(r.h0))
     grad = scale * np.asarray(model.to_host(model.backward(theta, theirs)), dtype=np.float64)
-    numerical = gc.numerical_gradient(model, r.theta.copy(), r.x, r.y, r.h0, step, scale)
+    layout = model.layout
+    numerical = None if step is None else gc.numerical_gradient(model, r.theta.copy(), r.x, r.y, r.h0, step, scale)
+    vs_own = {} if numerical is None else gc.compare(layout, grad, numerical)
     h_tau = getattr(theirs, "h_tau", None)
     h_error = None if h_tau is None else gc.errors(h_tau, cache.H[-1]).rel_error
-    vs_ours, vs_own = gc.compare(model.layout, grad, ours), gc.compare(model.layout, grad, numerical)
-    return Seen(r, vs_ours, vs_own, scale * loss, scale * our_loss, h_error, grad)
+    return Seen(r, gc.compare(layout, grad, ours), vs_own, scale * loss, scale * our_loss, h_error, grad)
 
 
 def verdict(seen: list[Seen]) -> tuple[list[str], list[str]]:
