@@ -171,12 +171,8 @@ def check_cmd(
     layout = Layout(corpus.K, hidden)
     model = check.model_of(target, layout, inputs.value, loss.value)
     p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
-    typer.echo(
-        f"checking {target} ({loss.value} loss) against our NumPy RNN in float64: K={corpus.K} ({corpus.name}), "
-        f"m={hidden}, seq_length={seq_length}, seed {seed}; --data, --hidden and --seq-length change them"
-    )
     points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
-    ok = check.run(model, points, p.scale(seq_length), 1e-4, typer.echo)
+    ok = check.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
     if train and not check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo):
         raise typer.Exit(1)
     if not ok:

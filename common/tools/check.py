@@ -18,6 +18,7 @@ from backends import own
 from backends.numpy_backend import NumpyBackend
 from common import gradcheck as gc
 from common.contract import NAMES, Backend, Layout, Params
+from common.data import Corpus
 from common.errors import BadInput
 from common.tools import catalogue
 from common.tools.regimes import Regime
@@ -28,6 +29,7 @@ FLOAT64 = 1e-9  # correct float64 code agrees with ours to about 1e-15: past thi
 LOSS_FLOAT64 = 1e-12  # the same for the loss
 FLOAT32_LOSS = 1e-6  # float32 gets the loss to about 5e-8: a warning, when the gradients say float32 too
 SAME = 1e-8  # a loss and gradients this close to a catalogue entry's are that entry's
+STEP = 1e-4  # h of the centred differences (docs: gradcheck-error.md)
 
 
 @dataclass
@@ -65,7 +67,7 @@ def model_of(target: str, layout: Layout, inputs: str, loss: str) -> Backend:
     return Function(obj, f"{path}:{name}", layout, inputs, loss)
 
 
-def look(model: Backend, r: Regime, scale: float, step: float | None = 1e-4) -> Seen:
+def look(model: Backend, r: Regime, scale: float, step: float | None = STEP) -> Seen:
     """The student's model at regime r, against ours and (unless step is None) against its own loss."""
     reference = NumpyBackend(model.layout)
     our_loss, cache = reference.forward(r.theta, r.x, r.y, r.h0)
@@ -168,9 +170,16 @@ def table(s: Seen, wrong_loss: bool) -> list[str]:
     return lines
 
 
-def run(model: Backend, points: list[Regime], scale: float, step: float, say: Callable) -> bool:
+def run(model: Backend, target: str, corpus: Corpus, points: list[Regime], scale: float, say: Callable) -> bool:
     """Check model in every regime and say what was found; True when nothing is wrong (warnings allowed)."""
-    seen = [look(model, r, scale, step) for r in points]
+    n, tau = model.layout.size, len(points[0].x)
+    say(f"checking {target} ({'summed' if scale == 1 else 'mean'} loss) against our NumPy RNN in float64")
+    say(
+        f"sizes: K={corpus.K} ({corpus.name}), m={model.layout.m}, seq_length={tau} (--data, --hidden and "
+        f"--seq-length change them); {n:,} weights, each moved by +/-{STEP:g} in {len(points)} regimes: "
+        f"{2 * n * len(points):,} calls of yours for the centred differences"
+    )
+    seen = [look(model, r, scale, STEP) for r in points]
     wrong, warnings = verdict(seen)
     loss_wrong = any(line.startswith("the loss") for line in wrong)
     for s in seen:
