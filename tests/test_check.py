@@ -1,5 +1,8 @@
 """`check FILE[:NAME]`: the template passes, each known bug is caught where it shows and named, bad files get a line."""
 
+import dataclasses
+import importlib.util
+import re
 from functools import partial
 from pathlib import Path
 
@@ -261,3 +264,57 @@ def test_bad_names_and_options_get_one_line(tmp_path, corpus_file):
     assert_one_line_error(cli("check", path, "--data", tmp_path / "latin1.txt"), 2, "is not valid UTF-8")
     r = cli("check", path, "--inputs", "onehot")
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+# ---- the docs' table and sessions are what docs/make/bugs.py measures ----
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]\d+)?")
+
+
+def bugs_script():
+    spec = importlib.util.spec_from_file_location("docs_make_bugs", ROOT / "docs" / "make" / "bugs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_same_to_rounding(committed: str, fresh: str) -> None:
+    """The same text, each number within a factor 2 of the committed one (rounding differs by machine), or both ~0."""
+    assert NUMBER.split(committed) == NUMBER.split(fresh)
+    for old, new in zip(map(float, NUMBER.findall(committed)), map(float, NUMBER.findall(fresh))):
+        assert (abs(old) < 1e-10 and abs(new) < 1e-10) or 0.5 <= new / old <= 2, (old, new)
+
+
+def test_the_bug_tables_are_what_the_script_measures():
+    from common.data import builtin_corpus
+
+    bugs = bugs_script()
+    seen = bugs.measure(builtin_corpus())
+    assert_same_to_rounding((ROOT / "docs" / "make" / "bugs_table.md").read_text(), bugs.table(seen))
+    assert_same_to_rounding((ROOT / "docs" / "make" / "bugs_detail.md").read_text(), bugs.detail(seen))
+
+
+def test_the_assertion_of_rounding_can_fail():
+    with pytest.raises(AssertionError):
+        assert_same_to_rounding("| dW | 4.4e-01 |", "| dW | 9.9e-01 |")
+    with pytest.raises(AssertionError):
+        assert_same_to_rounding("| dW | 4.4e-01 |", "| dU | 4.4e-01 |")
+
+
+@pytest.mark.slow
+def test_the_sessions_are_what_the_commands_print():
+    bugs = bugs_script()
+    for name, commands in (("check_session.md", bugs.CHECK), ("gradcheck_session.md", bugs.GRADCHECK)):
+        assert_same_to_rounding((ROOT / "docs" / "make" / name).read_text(), bugs.session(commands))
+
+
+def test_the_script_stops_where_the_page_would_be_wrong(monkeypatch, corpus):
+    bugs = bugs_script()
+    monkeypatch.setattr(bugs, "PLANTED", {"mine.py": ("no such line", "")})
+    with pytest.raises(SystemExit, match="has no line with 'no such line'"):
+        bugs.session([])
+    seen = bugs.measure(corpus, m=4, tau=12)
+    hidden = catalogue.BY_NAME["dW without h_0"]
+    monkeypatch.setitem(catalogue.BY_NAME, hidden.name, dataclasses.replace(hidden, hides=""))
+    with pytest.raises(SystemExit, match="the handout's check misses it, and the catalogue does not say why"):
+        bugs.table(seen)

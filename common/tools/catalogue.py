@@ -18,7 +18,7 @@ from common.contract import CLIP
 class Bug:
     name: str  # short, for tables; the key planted in loss_and_grads
     says: str  # the one sentence `check` prints when a student's gradients equal this bug's
-    hides: str = ""  # why the handout's check (sigma = 0.01, h0 = 0) misses it; "" when it does not
+    hides: str = ""  # why the handout's check (sigma = 0.01, h0 = 0) misses it or barely sees it; "" when it does not
     warning: bool = False  # a loss of precision: reported, not failed
 
 
@@ -26,7 +26,7 @@ BUGS = [
     Bug(
         "tanh' from a",
         "da_t uses 1 - a_t^2 for tanh'(a_t); it is 1 - h_t^2, with h_t = tanh(a_t).",
-        "at sigma = 0.01 every a_t is tiny: tanh(a_t) is a_t to many digits, 1 - a_t^2 is 1 - h_t^2 to about 1e-8",
+        "every a_t is tiny at sigma = 0.01: tanh(a_t) is a_t to many digits, 1 - a_t^2 is 1 - h_t^2 to about 1e-8",
     ),
     Bug("dW with h_t", "dW sums da_t h_t^T; a_t = W h_{t-1} + ..., so it is da_t h_{t-1}^T."),
     Bug(
@@ -39,8 +39,8 @@ BUGS = [
     Bug(
         "W^T dh_{t+1}",
         "dh_t adds W^T dh_{t+1}; it needs W^T da_{t+1}, after the step's tanh'.",
-        "at sigma = 0.01, 1 - h^2 is 1 to about 1e-4 and the recurrent term is small: the error lands near "
-        "the tolerance, caught or missed by the draw",
+        "1 - h^2 is 1 to about 1e-4 at sigma = 0.01 and the recurrent term is small: the error lands near the "
+        "tolerance, caught or missed by the draw",
     ),
     Bug(
         "no tanh'",
@@ -60,7 +60,7 @@ BUGS = [
     Bug(
         "clipped",
         f"your gradients are clipped to [-{CLIP:g}, {CLIP:g}]: clip in the update, not in the gradient you return.",
-        f"at sigma = 0.01 gradient entries rarely pass {CLIP:g}: dc's largest is about the count of the chunk's "
+        f"gradient entries rarely pass {CLIP:g} at sigma = 0.01: dc's largest is about the count of the chunk's "
         "commonest target",
     ),
     Bug("gradient scaled", "your gradients and your loss disagree by a factor tau: one is the mean, one the sum."),
@@ -68,13 +68,13 @@ BUGS = [
     Bug(
         "float32",
         "something is float32 (H, P or the weights): gradients off by about 1e-7; keep float64 for the check.",
-        "it does not: it is a loss of precision, below the tolerance 1e-6",
+        "no regime fails it: it is a loss of precision, below the tolerance 1e-6",
         warning=True,
     ),
     Bug(
         "epsilon in log",
         "the loss is -log(p + eps): it is off by eps / p per step; log-sum-exp needs no epsilon.",
-        "the gradient p - y never sees the epsilon",
+        "no regime fails it: the gradient p - y never sees the epsilon",
         warning=True,
     ),
 ]

@@ -164,7 +164,7 @@ def table(s: Seen, wrong_loss: bool) -> list[str]:
         mark = "  wrong" if s.wrong(n) else ""
         lines.append(f"{'d' + n:<7}{s.ours[n].rel_error:>14.1e}{s.own[n].rel_error:>24.1e}{mark}")
     mark = "  wrong" if wrong_loss else ""
-    lines.append(f"{'loss':<7}{s.loss_error:>14.1e}{'':>24}  (yours {s.loss:.12g}, ours {s.our_loss:.12g}){mark}")
+    lines.append(f"{'loss':<7}{s.loss_error:>14.1e}   yours {s.loss:.12g}, ours {s.our_loss:.12g}{mark}")
     if s.h_tau is not None:
         lines.append(f"{'h_tau':<7}{s.h_tau:>14.1e}")
     return lines
