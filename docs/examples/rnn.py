@@ -1,7 +1,8 @@
 """A vanilla RNN's loss and gradients in the handout's notation, loops and all.
 
-A template for `python cli.py check docs/examples/rnn.py`, which runs it against our
-reference in three regimes (docs/check.md). Copy it, change it, check it again.
+A template for `python cli.py check docs/examples/rnn.py`, which runs it
+against our reference in three regimes (docs/check.md). Copy it, change it,
+check it again.
 """
 
 import numpy as np
@@ -10,7 +11,8 @@ import numpy as np
 def loss_and_grads(U, W, V, b, c, X, Y, h0):
     """The summed loss of one sequence, its gradients and the last hidden state.
 
-    U (m, K), W (m, m), V (K, m), b (m, 1), c (K, 1), h0 (m, 1); X, Y one-hot (K, tau).
+    U (m, K), W (m, m), V (K, m), b (m, 1), c (K, 1), h0 (m, 1);
+    X, Y one-hot (K, tau).
     """
     K, tau = X.shape
     m = W.shape[0]
