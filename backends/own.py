@@ -93,10 +93,14 @@ def guarded(fn, path: Path, what: str):
 
 
 class Guarded:
-    """An object of theirs (a backend) whose every method call is guarded; attributes read through."""
+    """An object of theirs (a backend) whose every method call is guarded; attributes read through.
+
+    Its name is its spec, path/to/file.py:ClassName: what a run folder records, so a resumed run
+    loads the same file again.
+    """
 
     def __init__(self, obj, path: Path, spec: str):
-        self.__dict__["_obj"], self.__dict__["_path"], self.__dict__["_spec"] = obj, path, spec
+        self.__dict__.update(_obj=obj, _path=path, _spec=spec, name=spec)
 
     def __getattr__(self, attr: str):
         value = getattr(self._obj, attr)

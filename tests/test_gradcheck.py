@@ -139,6 +139,8 @@ def test_a_backend_of_ones_own_runs_where_a_registered_one_does(tmp_path, corpus
     assert cli("gradcheck", "--backend", spec, "--data", corpus_file).exit_code == 0
     r = cli("train", "--backend", spec, "--data", corpus_file, "--hidden", 4, "--updates", 5, "--out", tmp_path / "run")
     assert r.exit_code == 0, r.output
+    r = cli("train", "--resume", tmp_path / "run", "--updates", 8)  # the run folder names the file: it loads again
+    assert r.exit_code == 0 and f"update 5 on {spec} (cpu)" in r.output, r.output
     r = cli("bench", "--backend", spec, "--data", corpus_file, "--hidden", 4, "--updates", 2, "--rounds", 1)
     assert r.exit_code == 0 and "copy.py:NumpyBackend" in r.output, r.output
 
