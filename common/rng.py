@@ -7,15 +7,7 @@ random numbers of anything else, and every backend sees the same numbers.
 
 import numpy as np
 
-PURPOSES = {
-    "weights": 0,
-    "sample": 1,
-    "final-sample": 2,
-    "cli-sample": 3,
-    "order": 4,
-    "sampling-table": 5,
-    "gradcheck": 6,
-}
+PURPOSES = {"weights": 0, "sample": 1, "final-sample": 2, "cli-sample": 3, "order": 4, "sampling-table": 5}
 
 
 def stream(seed: int, purpose: str, *keys: int) -> np.random.Generator:

@@ -36,7 +36,10 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if "variant" in metafunc.fixturenames:
+    """Every test that asks for `variant` runs on each of VARIANTS, unless it names its own variants."""
+    own = [m.args[0] for m in metafunc.definition.iter_markers("parametrize")]
+    names = {n.strip() for a in own for n in (a.split(",") if isinstance(a, str) else a)}
+    if "variant" in metafunc.fixturenames and "variant" not in names:
         metafunc.parametrize("variant", VARIANTS, ids=[variant_id(*v) for v in VARIANTS], indirect=True)
 
 

@@ -42,34 +42,33 @@ def regimes(layout: Layout, corpus: Corpus, p: Preset, tau: int, B: int, seed: i
     m, (x, y) = layout.m, streams.chunk(0)
     handout = init_theta(layout, p.sigma, seed, p.init)
     realistic = init_theta(layout, REALISTIC_SIGMA, seed)
-    h0 = stream(seed, "gradcheck").uniform(-H0_RANGE, H0_RANGE, (m, B))
+    h0 = stream(seed, "weights", 1).uniform(-H0_RANGE, H0_RANGE, (m, B))  # a stream of its own beside the weights
     sizes = {"hidden": m, "seq_length": tau, "batch_size": B, "seed": seed, "updates": TRAINED_UPDATES}
     cfg = Config(**sizes, sample_every=0, checkpoint_every=0, **settings(p))
     model = NumpyBackend(layout)
     trained = train(model, corpus, cfg, start(model, handout, B, cfg.opt))
-    i = TRAINED_UPDATES % streams.chunks
-    weights = "U, W, V ~ N(0, 0.01^2)" if p.init == "classic" else "U, W, V ~ N(0, 1/(2K)), N(0, 1/(2m)), N(0, 1/m)"
-    points = [
-        ("handout", f"the handout's own: {weights}, b = c = 0, h0 = 0", handout, np.zeros((m, B)), x, y),
-        (
+    return [
+        regime(
+            layout, "handout", f"the handout's own: {weights(p.init, p.sigma)}, h0 = 0", handout, np.zeros((m, B)), x, y
+        ),
+        regime(
+            layout,
             "realistic",
-            f"U, W, V ~ N(0, {REALISTIC_SIGMA}^2), b = c = 0, h0 ~ U(-{H0_RANGE}, {H0_RANGE})",
+            f"{weights('classic', REALISTIC_SIGMA)}, h0 ~ U(-{H0_RANGE}, {H0_RANGE})",
             realistic,
             h0,
             x,
             y,
         ),
-        (
+        regime(
+            layout,
             "trained",
             f"after {TRAINED_UPDATES} {cfg.optimizer} updates of our NumPy RNN on {corpus.name} from the handout's "
             "weights; h0 the state they carried",
             trained.theta,
             trained.h,
-            *streams.chunk(i),
+            *streams.chunk(TRAINED_UPDATES % streams.chunks),
         ),
-    ]
-    return [
-        Regime(name, f"{about}; {nonlinear(model, th, x, y, h)}", th, h, x, y) for name, about, th, h, x, y in points
     ]
 
 
@@ -77,15 +76,19 @@ def at_sigma(layout: Layout, corpus: Corpus, p: Preset, tau: int, B: int, seed: 
     """The one point `gradcheck --sigma` checks: U, W, V ~ N(0, sigma^2) (or the preset's init), h0 = 0."""
     theta = init_theta(layout, sigma, seed, p.init)
     x, y = Streams(corpus.ids, tau, B).chunk(0)
-    h0 = np.zeros((layout.m, B))
-    weights = f"U, W, V ~ N(0, {sigma:g}^2)" if p.init == "classic" else "the 2025 handout's weights"
-    return Regime(
-        f"sigma {sigma:g}", f"{weights}, h0 = 0; {nonlinear(NumpyBackend(layout), theta, x, y, h0)}", theta, h0, x, y
-    )
+    return regime(layout, f"sigma {sigma:g}", f"{weights(p.init, sigma)}, h0 = 0", theta, np.zeros((layout.m, B)), x, y)
 
 
-def nonlinear(model: NumpyBackend, theta: np.ndarray, x, y, h0: np.ndarray) -> str:
-    """How often |a_t| > 0.5 there, where tanh'(a) = 1 - h^2 and 1 - a^2 differ by more than 0.03."""
-    H = model.forward(theta, x, y, h0)[1].H[1:]  # (tau, m, B)
+def weights(init: str, sigma: float) -> str:
+    """An initialisation in words (common/weights.py)."""
+    if init == "classic":
+        return f"U, W, V ~ N(0, {sigma:g}^2), b = c = 0"
+    return "U, W, V ~ N(0, 1/(2K)), N(0, 1/(2m)), N(0, 1/m), b = c = 0"
+
+
+def regime(layout: Layout, name: str, about: str, theta: np.ndarray, h0: np.ndarray, x, y) -> Regime:
+    """A point, with how far tanh is from linear there: how often |a_t| > 0.5, where tanh'(a) = 1 - h^2
+    and 1 - a^2 differ by more than 0.03."""
+    H = NumpyBackend(layout).forward(theta, x, y, h0)[1].H[1:]  # (tau, m, B)
     share = np.mean(np.abs(H) > np.tanh(0.5))  # |h| > tanh(0.5) exactly when |a| > 0.5
-    return f"|a| > 0.5 for {share:.0%} of the a_t entries"
+    return Regime(name, f"{about}; |a| > 0.5 for {share:.0%} of the a_t entries", theta, h0, x, y)
