@@ -173,9 +173,8 @@ def check_cmd(
     p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
     points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
     ok = check.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
-    if train and not check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo):
-        raise typer.Exit(1)
-    if not ok:
+    trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
+    if not (ok and trained):
         raise typer.Exit(1)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from common.errors import BadInput
 
 MODULES = {}  # (resolved path, modification time) -> the module: each version of a file is imported once
+CONTRACT = ("to_device", "to_host", "forward", "backward", "update", "step", "predict")  # common/contract.py
 
 
 def is_spec(name: str) -> bool:
@@ -31,9 +32,9 @@ def split(spec: str, default: str | None = None) -> tuple[Path, str]:
 
 def where(error: BaseException, path: Path) -> str:
     """The last line of path in error's traceback, as 'file.py, line 12, in f: the code'; else ''."""
-    mine = str(path.resolve())
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == mine]
-    if isinstance(error, SyntaxError) and error.filename == mine:
+    mine = path.resolve()
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == mine]
+    if isinstance(error, SyntaxError) and error.filename and Path(error.filename).resolve() == mine:
         return f"{path.name}, line {error.lineno}: {(error.text or '').strip()}"
     if not frames:
         return ""
@@ -108,9 +109,6 @@ class Guarded:
 
     def __setattr__(self, attr: str, value) -> None:
         setattr(self._obj, attr, value)
-
-
-CONTRACT = ("to_device", "to_host", "forward", "backward", "update", "step", "predict")  # common/contract.py
 
 
 class OwnClass:
