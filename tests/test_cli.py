@@ -136,7 +136,7 @@ def test_bench_prints_side_by_side(corpus_file, tmp_path):
         (["--eta", "-1"], "--eta must be a positive number"),
         (["--sigma", "0"], "--sigma must be a positive number"),
         (["--batch-size", "400"], "shorter than one sequence"),
-        (["--backend", "tensorflow"], "'tensorflow' is not one of"),
+        (["--backend", "tensorflow"], "unknown backend 'tensorflow'; choose one of: numpy, torch, cupy"),
         (["--dtype", "float16"], "'float16' is not one of"),
         (["--hidden", "many"], "Invalid value for '--hidden'"),
     ],
