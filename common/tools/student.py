@@ -27,7 +27,6 @@ class Returned(NamedTuple):
 
     grad: np.ndarray  # flat, the gradient of the summed loss (the contract's)
     h_tau: np.ndarray | None  # (m, 1), or None when the function returns only loss, grads
-    dtypes: frozenset[str]  # of the arrays it returned: float32 says where precision went
 
 
 class Function(NumpyBackend):
@@ -55,21 +54,22 @@ class Function(NumpyBackend):
             raise BadInput("a function of one's own is checked on one stream (batch size 1)")
         U, W, V, b, c = self.layout.unpack(theta)  # copies: their function may change them
         out = self.fn(U, W, V, b, c, self.encode(x[:, 0]), self.encode(y[:, 0]), np.array(h0))
-        loss, grads, h_tau, dtypes = self.read(out)
+        loss, grads, h_tau = self.read(out)
         k = len(x) if self.loss == "mean" else 1  # the contract's loss is the sum
-        return k * loss, Returned(k * self.layout.pack(Params(**grads)), h_tau, dtypes)
+        return k * loss, Returned(k * self.layout.pack(Params(**grads)), h_tau)
 
     def backward(self, theta, cache: Returned):
         return cache.grad.copy()
 
     def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
+        """One update of our optimizer on their gradient; their h_tau goes on to the next chunk."""
         loss, cache = self.forward(theta, x, y, h0)
         if cache.h_tau is None:
             raise BadInput(f"{self.spec} returns no h_tau; training carries it: return loss, grads, h_tau")
         self.update(theta, state, scale * cache.grad, opt, t)
         return scale * loss, cache.h_tau
 
-    def read(self, out) -> tuple[float, dict, np.ndarray | None, frozenset[str]]:
+    def read(self, out) -> tuple[float, dict, np.ndarray | None]:
         """loss, grads, h_tau as float64 host values, checked; one BadInput line for anything else."""
         if not isinstance(out, tuple | list) or len(out) not in (2, 3):
             raise BadInput(f"{self.spec} returned {kind(out)}; expected loss, grads or loss, grads, h_tau")
@@ -84,8 +84,7 @@ class Function(NumpyBackend):
         raw = {n: grads[n] for n in NAMES} | ({"h_tau": out[2]} if len(out) == 3 else {})
         shapes = self.layout.shapes | {"h_tau": (self.layout.m, 1)}
         arrays = {n: self.array(a, f"grads[{n!r}]" if n in NAMES else n, shapes[n]) for n, a in raw.items()}
-        dtypes = frozenset(str(np.asarray(a).dtype) for a in raw.values())
-        return float(loss), {n: arrays[n] for n in NAMES}, arrays.get("h_tau"), dtypes
+        return float(loss), {n: arrays[n] for n in NAMES}, arrays.get("h_tau")
 
     def array(self, value, what: str, shape: tuple) -> np.ndarray:
         """value as a float64 array of this shape (a loss: one number), or one BadInput line."""
