@@ -12,14 +12,14 @@ import typer
 import backends
 import cli_options as co
 from common.contract import Layout
-from common.data import builtin_corpus, read_corpus
+from common.data import builtin_corpus, read_corpus, read_text
 from common.errors import BadInput
 from common.rng import stream
 from common.run import checkpoint, lifecycle, presets
 from common.run.config import Config
 from common.run.progress import ProgressBar, loss_text
 from common.sampling import check_settings, generate
-from common.tools import bench, gradcheck_report, neurons, neurons_html
+from common.tools import bench, check, check_train, gradcheck_report, neurons, neurons_html, regimes, student
 from common.tools.contenders import checked_optimizers, contenders, optimizer_ratios
 
 app = typer.Typer(
@@ -34,7 +34,7 @@ app = typer.Typer(
 def train_cmd(
     ctx: typer.Context,
     data: co.DataOpt = None,
-    backend: co.BackendOpt = co.BackendName.numpy,
+    backend: co.BackendOpt = "numpy",
     hidden: co.HiddenOpt = 100,
     seq_length: co.SeqOpt = 25,
     preset: co.PresetOpt = "classic",
@@ -75,11 +75,11 @@ def train_cmd(
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
         cfg = Config(**(values | co.resolve(ctx.params)))
-        t = lifecycle.new(cfg, backend.value, options, data, out, say=typer.echo)
+        t = lifecycle.new(cfg, backend, options, data, out, say=typer.echo)
     else:
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
-        name = backend.value if co.given(ctx, ["backend"]) else None
+        name = backend if co.given(ctx, ["backend"]) else None
         t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
         typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
     state = t.state
@@ -103,7 +103,7 @@ def train_cmd(
 
 @app.command("gradcheck")
 def gradcheck_cmd(
-    backend: co.BackendOpt = co.BackendName.numpy,
+    backend: co.BackendOpt = "numpy",
     data: co.DataOpt = None,
     preset: Annotated[
         str, typer.Option(help="classic: summed loss, m = 5; 2025: mean loss, m = 10, and autograd.")
@@ -112,24 +112,69 @@ def gradcheck_cmd(
     seq_length: co.SeqOpt = 25,
     batch_size: co.BatchOpt = 1,
     seed: co.SeedOpt = 1,
-    sigma: Annotated[float, typer.Option(help="Std of the random U, W, V checked (--init classic).")] = 0.01,
+    sigma: Annotated[
+        float | None, typer.Option(help="Check the one regime U, W, V ~ N(0, sigma^2), h0 = 0. Default: three regimes.")
+    ] = None,
     step: Annotated[float, typer.Option(help="h of the centred differences.")] = 1e-4,
     as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
     device: co.DeviceOpt = None,
     grad: co.GradOpt = None,
     kernels: co.KernelsOpt = None,
 ) -> None:
-    """Compare BPTT gradients with centred differences (float64, unclipped, every entry), and autograd for 2025."""
+    """Compare BPTT gradients with centred differences (float64, unclipped, every entry) where bugs show."""
     p = presets.preset(preset, sigma=sigma)
     hidden = hidden if hidden is not None else p.gradcheck_m
-    Config(hidden=hidden, seq_length=seq_length, sigma=sigma, batch_size=batch_size, seed=seed)  # checks them
+    Config(hidden=hidden, seq_length=seq_length, sigma=p.sigma, batch_size=batch_size, seed=seed)  # checks them
     if not step > 0:
         raise BadInput(f"--step must be a positive number (got {step})")
     corpus = read_corpus(data) if data is not None else builtin_corpus()
-    model = backends.load(
-        backend.value, Layout(corpus.K, hidden), "float64", **co.backend_options(device, grad, kernels)
-    )
-    if not gradcheck_report.run(model, corpus, p, seq_length, batch_size, seed, step, as_json, typer.echo):
+    layout = Layout(corpus.K, hidden)
+    model = backends.load(backend, layout, "float64", **co.backend_options(device, grad, kernels))
+    if sigma is None:
+        points = regimes.regimes(layout, corpus, p, seq_length, batch_size, seed)
+    else:
+        points = [regimes.at_sigma(layout, corpus, p, seq_length, batch_size, seed, sigma)]
+    if not gradcheck_report.run(model, corpus, p, points, seq_length, step, as_json, typer.echo):
+        raise typer.Exit(1)
+
+
+Inputs, Reduction = co.choices("Inputs", student.INPUTS), co.choices("Reduction", student.LOSSES)
+
+
+@app.command("check")
+def check_cmd(
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE[:NAME]", help="Your file, and your function (default loss_and_grads) or backend class in it."
+        ),
+    ],
+    inputs: Annotated[
+        Inputs, typer.Option(help="X and Y as one-hot columns (K, tau), one-hot rows (tau, K) or indices (tau,).")
+    ] = Inputs("onehot-cols"),
+    loss: Annotated[
+        Reduction, typer.Option(help="Your loss over the tau steps: sum (classic) or mean (2025).")
+    ] = Reduction("sum"),
+    data: co.DataOpt = None,
+    hidden: Annotated[
+        int, typer.Option(help="Hidden units m (small: centred differences cost two losses per weight).")
+    ] = 5,
+    seq_length: co.SeqOpt = 25,
+    seed: co.SeedOpt = 1,
+    train: Annotated[int, typer.Option(help="Then train N updates on your gradients beside ours (0: none).")] = 0,
+) -> None:
+    """Check your own loss_and_grads (or backend class) against ours where bugs show, and name the bug."""
+    Config(hidden=hidden, seq_length=seq_length, seed=seed)  # checks them
+    if train < 0:
+        raise BadInput(f"--train must be zero or a positive number of updates (got {train})")
+    corpus = read_text(data) if data is not None else builtin_corpus()
+    layout = Layout(corpus.K, hidden)
+    model = check.model_of(target, layout, inputs.value, loss.value)
+    p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
+    points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
+    ok = check.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
+    trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
+    if not (ok and trained):
         raise typer.Exit(1)
 
 
@@ -159,7 +204,7 @@ def sample_cmd(
     which: Annotated[
         Which, typer.Option(help="The best model, or the last parameters (checkpoints only).")
     ] = Which.best,
-    backend: co.BackendOpt = co.BackendName.numpy,
+    backend: co.BackendOpt = "numpy",
     device: co.DeviceOpt = None,
     kernels: co.KernelsOpt = None,
 ) -> None:
@@ -167,7 +212,7 @@ def sample_cmd(
     check_settings(length, temperature, top_p, prime)
     model = checkpoint.load_model(checkpoint.model_file(path, which.value), which.value)
     layout, dtype = Layout(len(model.meta["chars"]), model.params.W.shape[0]), model.meta["dtype"]
-    net = backends.load(backend.value, layout, dtype, **co.backend_options(device, kernels=kernels))
+    net = backends.load(backend, layout, dtype, **co.backend_options(device, kernels=kernels))
     rng = stream(seed, "cli-sample")
     typer.echo(generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p))
 
@@ -175,7 +220,7 @@ def sample_cmd(
 @app.command("bench")
 def bench_cmd(
     backend: Annotated[
-        list[co.BackendName] | None, typer.Option(help="Backends to time (repeat). Default: all that run here.")
+        list[str] | None, typer.Option(help=f"{co.BACKEND_HELP} Repeat for more. Default: all that run here.")
     ] = None,
     dtype: Annotated[list[co.DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
@@ -195,7 +240,7 @@ def bench_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
 ) -> None:
     """Time training updates of each backend side by side (ms/update, chars/s, s/epoch)."""
-    names = [b.value for b in backend] if backend else [n for n in backends.names() if backends.why_not(n) is None]
+    names = backend if backend else [n for n in backends.names() if backends.why_not(n) is None]
     dtypes = [d.value for d in dtype] if dtype else ["float64", "float32"]
     sizes, batches = hidden or [100], batch_size or [1]
     for flag, values in (

@@ -36,7 +36,6 @@ def choices(name: str, values) -> type[Enum]:
     return Enum(name, {v: v for v in values}, type=str)
 
 
-BackendName = choices("BackendName", backends.names())
 Grad, Kernels = choices("Grad", backends.OPTIONS["grad"]), choices("Kernels", backends.OPTIONS["kernels"])
 
 
@@ -49,7 +48,8 @@ DataOpt = Annotated[
     Path | None,
     typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
 ]
-BackendOpt = Annotated[BackendName, typer.Option(help="Array library that runs the model.")]
+BACKEND_HELP = f"Array library that runs the model: {', '.join(backends.names())}, or path/to/file.py:ClassName."
+BackendOpt = Annotated[str, typer.Option(help=BACKEND_HELP)]
 HiddenOpt = Annotated[int, typer.Option(help="Hidden units m.")]
 SeqOpt = Annotated[int, typer.Option(help="Characters per chunk (tau): BPTT length.")]
 BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 is the assignment.")]

@@ -3,12 +3,14 @@
 A name -> lazy import, why a backend cannot run here, and every way it can run: the CLI's
 choices, the benchmark's contenders and the tests' variants all come from here. Nothing heavy
 is imported until a backend is chosen: `python cli.py gradcheck --backend numpy`
-never imports torch or cupy.
+never imports torch or cupy. A name may also be path/to/file.py:ClassName, a backend of one's
+own (backends/own.py); the registry stays the one list of names.
 """
 
 import importlib
 import importlib.util
 
+from backends import own
 from common.contract import Backend, Layout
 from common.errors import BadInput
 
@@ -47,7 +49,7 @@ def bench_variants(name: str, device: str | None = None) -> list[dict]:
             opts["device"] = device
         if n == name and opts not in out:
             out.append(opts)
-    return out
+    return out or [{}]  # a backend of one's own: its one way
 
 
 def names() -> list[str]:
@@ -55,9 +57,11 @@ def names() -> list[str]:
 
 
 def backend_class(name: str):
-    """The class of backend `name`, or None when its library is not installed."""
+    """The class of backend `name` (or path/to/file.py:ClassName), or None when its library is not installed."""
+    if own.is_spec(name):
+        return own.backend_class(name)
     if name not in REGISTRY:
-        raise BadInput(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}")
+        raise BadInput(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}, or path/to/file.py:ClassName")
     module, cls, library, _ = REGISTRY[name]
     if library and importlib.util.find_spec(library) is None:
         return None

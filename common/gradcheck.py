@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from common.contract import Backend
+from common.contract import Backend, Layout
 
 SAFE = 1e-6  # floor of every denominator: entries whose gradient is ~0 do not divide by ~0
 TOLERANCE = 1e-6  # a correct float64 implementation measures 1e-10 to 1e-7 at m = 5
@@ -56,6 +56,11 @@ def errors(a: np.ndarray, n: np.ndarray) -> Errors:
     )
 
 
+def compare(layout: Layout, a: np.ndarray, n: np.ndarray) -> dict[str, Errors]:
+    """Eq. (15) and the elementwise figures for each parameter (U, W, V, b, c) of two flat gradients."""
+    return {name: errors(a[s], n[s]) for name, s in layout.slices().items()}
+
+
 def analytic_gradient(backend: Backend, theta: np.ndarray, x, y, h0: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """The backend's gradient of scale * L at theta (host, float64)."""
     on_device = backend.to_device(theta)
@@ -70,7 +75,7 @@ def check(
     theta = np.array(theta, dtype=np.float64)
     a = analytic_gradient(backend, theta, x, y, h0, scale)
     n = numerical_gradient(backend, theta, x, y, h0, h, scale)
-    return {name: errors(a[s], n[s]) for name, s in backend.layout.slices().items()}
+    return compare(backend.layout, a, n)
 
 
 def check_autograd(
@@ -85,7 +90,7 @@ def check_autograd(
     theta = np.array(theta, dtype=np.float64)
     a = analytic_gradient(backend, theta, x, y, h0, scale)
     n = analytic_gradient(oracle, theta, x, y, h0, scale)
-    return {name: errors(a[s], n[s]) for name, s in backend.layout.slices().items()}
+    return compare(backend.layout, a, n)
 
 
 def passed(result: dict[str, Errors], tolerance: float = TOLERANCE) -> bool:

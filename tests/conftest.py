@@ -16,7 +16,31 @@ WORDS = (
     "state carries what it has seen so far and the gradient flows back through every step"
 ).split()
 
-VARIANTS = backends.VARIANTS  # every way a backend can run; those that cannot run here are skipped with the reason
+# every way a backend can run; those that cannot run here are skipped with the reason.
+# `pytest --backend-file path/to/file.py:ClassName` makes it numpy and that backend of one's own.
+VARIANTS = list(backends.VARIANTS)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend-file",
+        metavar="path/to/file.py:ClassName",
+        help="Run the backend tests (equivalence with numpy, gradient check, ...) on this backend of one's own.",
+    )
+
+
+def pytest_configure(config):
+    spec = config.getoption("--backend-file")
+    if spec:
+        VARIANTS[:] = [("numpy", {}), (spec, {})]
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that asks for `variant` runs on each of VARIANTS, unless it names its own variants."""
+    own = [m.args[0] for m in metafunc.definition.iter_markers("parametrize")]
+    names = {n.strip() for a in own for n in (a.split(",") if isinstance(a, str) else a)}
+    if "variant" in metafunc.fixturenames and "variant" not in names:
+        metafunc.parametrize("variant", VARIANTS, ids=[variant_id(*v) for v in VARIANTS], indirect=True)
 
 
 def variant_id(name: str, options: dict) -> str:
@@ -64,7 +88,7 @@ def skip_unless_runnable(name: str, options: dict) -> None:
         pytest.skip(f"{variant_id(name, options)}: {reason}")
 
 
-@pytest.fixture(params=[pytest.param(v, id=variant_id(*v)) for v in VARIANTS])
+@pytest.fixture
 def variant(request) -> tuple[str, dict]:
     """Each backend variant; one that cannot run here is a skip that says why."""
     skip_unless_runnable(*request.param)

@@ -78,10 +78,12 @@ def test_gradcheck_json(corpus_file):
     r = invoke("gradcheck", "--json", "--data", corpus_file, "--batch-size", 2, "--hidden", 4)
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert d["backend"] == "numpy" and d["dtype"] == "float64" and d["passed"] is True
-    assert set(d["params"]) == {"U", "W", "V", "b", "c"}
-    for e in d["params"].values():
-        assert set(e) == {"rel_error", "max_elem_rel_error", "max_abs_error"} and e["rel_error"] < 1e-6
+    assert d["passed"] is True and [one["regime"] for one in d["regimes"]] == ["handout", "realistic", "trained"]
+    for one in d["regimes"]:
+        assert one["backend"] == "numpy" and one["dtype"] == "float64" and one["passed"] is True
+        assert set(one["params"]) == {"U", "W", "V", "b", "c"}
+        for e in one["params"].values():
+            assert set(e) == {"rel_error", "max_elem_rel_error", "max_abs_error"} and e["rel_error"] < 1e-6
 
 
 def test_gradcheck_fails_with_a_bad_step(corpus_file):
@@ -134,7 +136,7 @@ def test_bench_prints_side_by_side(corpus_file, tmp_path):
         (["--eta", "-1"], "--eta must be a positive number"),
         (["--sigma", "0"], "--sigma must be a positive number"),
         (["--batch-size", "400"], "shorter than one sequence"),
-        (["--backend", "tensorflow"], "'tensorflow' is not one of"),
+        (["--backend", "tensorflow"], "unknown backend 'tensorflow'; choose one of: numpy, torch, cupy"),
         (["--dtype", "float16"], "'float16' is not one of"),
         (["--hidden", "many"], "Invalid value for '--hidden'"),
     ],

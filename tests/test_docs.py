@@ -225,7 +225,7 @@ def rewrite(args: list[str], data: Path, run_dir, tmp: Path, k: int) -> list[str
             a = str(data)
         elif a.startswith("runs/"):
             a = str(run_dir())
-        elif a.startswith("docs/"):
+        elif a.startswith("docs/") and not a.startswith("docs/examples/"):  # examples are read, not written
             a = str(tmp / Path(a).name)
         out.append(a)
         i += 1
