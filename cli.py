@@ -244,7 +244,8 @@ def bench_cmd(
         bench_report.plot(results, plot, f"ms per update, corpus {corpus.name}")
         typer.echo(f"wrote {plot}")
     if json_out is not None:
-        json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+        rows = [r.as_dict() | bench_report.context(r, libs, when) for r in results]
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
         typer.echo(f"wrote {json_out}")
 
 

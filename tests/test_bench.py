@@ -1,6 +1,10 @@
 """The benchmark's figures (docs: performance.md, scaling.md): median rounds, paired ratios, the sweep."""
 
 import csv
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +13,8 @@ from backends.numpy_backend import NumpyBackend
 from common.contract import Layout, Optimizer
 from common.tools import bench, bench_report, sweep
 from tests.conftest import assert_one_line_error, cli, skip_unless_runnable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def result(name: str, wall, cpu=None, **sizes) -> bench.Result:
@@ -144,3 +150,28 @@ def test_a_sweep_writes_a_csv_with_both_backends_and_a_plot(corpus_file, tmp_pat
     assert float(numpy["vs_numpy"]) == 1 and numpy["threads"] and "numpy" in numpy["blas"] and numpy["machine"]
     assert (tmp_path / "sweep-batch.png").stat().st_size > 10_000
     assert f"wrote {tmp_path / 'sweep-batch.png'}" in r.output
+
+
+def script(*args: str) -> str:
+    r = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_the_threads_script_times_both_counts_and_says_the_rule(tmp_path):
+    skip_unless_runnable("torch", {"device": "cpu"})
+    table, rows = tmp_path / "threads.md", tmp_path / "threads.csv"
+    tiny = "--hidden 8 --batch-size 1 --batch-size 2 --rounds 1".split()
+    out = script("docs/threads.py", *tiny, "--csv", str(rows), "--markdown", str(table))
+    assert "MIN_WORK = " in out and table.read_text().count("\n") == 4
+    with open(rows, encoding="utf-8") as f:
+        assert [int(r["work"]) for r in csv.DictReader(f)] == [2 * 8 * 8 * 1, 2 * 8 * 8 * 2]
+
+
+def test_min_work_is_where_two_threads_pay_from_there_on():
+    spec = importlib.util.spec_from_file_location("threads_script", ROOT / "docs" / "threads.py")
+    threads = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(threads)
+    rows = [{"work": w, "q3": q3} for w, q3 in ((1e3, 1.5), (1e4, 0.9), (1e5, 1.1), (1e6, 0.8), (1e7, 0.7))]
+    assert threads.min_work(rows) == 1e6  # 1e4 paid, but 1e5 did not
+    assert threads.min_work(rows[:3]) == float("inf")

@@ -27,6 +27,14 @@ def header(corpus: Corpus, updates: int, rounds: int, when: str, libraries: list
     )
 
 
+def context(r: Result, libraries: dict[str, str], when: str) -> dict[str, str]:
+    """What a row of --json or of a sweep's CSV records of its run: its library's BLAS and threads, the
+    versions, the machine and its load."""
+    versions = "; ".join(line.split(":")[0] for line in libraries.values()) + f"; {machine.python()}"
+    where = f"{machine.cpu()}; {machine.load()} at the end; {when}"
+    return {"blas": libraries.get(r.library, ""), "versions": versions, "machine": where}
+
+
 def row(r: Result) -> str:
     """One line of `bench`'s table."""
     threads = "-" if r.threads is None else str(r.threads)

@@ -15,9 +15,8 @@ import numpy as np
 
 from common.data import Corpus
 from common.errors import BadInput
-from common.tools import machine
 from common.tools.bench import Result, paired, spread
-from common.tools.bench_report import REFERENCE, YARDSTICKS, groups
+from common.tools.bench_report import REFERENCE, YARDSTICKS, context, groups
 
 # the swept option -> (the Result field it sets, the default grid)
 SWEEPS = {
@@ -71,7 +70,7 @@ def gemm_rate(dtype: str, n: int = 512, repeats: int = 5) -> float:
     return 2 * n**3 / spread(times[1:])[0]  # the first product warms the BLAS up
 
 
-def rows(results: list[Result], K: int, libraries: dict[str, str], versions: str, where: str, rate: dict) -> list[dict]:
+def rows(results: list[Result], K: int, libraries: dict[str, str], when: str, rate: dict) -> list[dict]:
     """One CSV row per contender and point, with its time relative to NumPy's in the same rounds."""
     out = []
     for (dtype, m, B, tau), by in groups(results).items():
@@ -79,17 +78,9 @@ def rows(results: list[Result], K: int, libraries: dict[str, str], versions: str
             backend, variant = (name, "yardstick") if name in YARDSTICKS else (*name.partition("-")[::2],)
             ratio = paired(r, by[REFERENCE]) if REFERENCE in by else (float("nan"),) * 3
             gflop = flops(K, m, B, tau) / 1e9
-            q1, q3 = r.ms_iqr
-            out.append(
-                dict(
-                    zip(
-                        COLUMNS,
-                        (backend, variant, dtype, m, B, tau, r.ms_per_update, q1, q3, r.chars_per_s, r.cpu_ms, *ratio)
-                        + (gflop, 1e3 * gflop * 1e9 / rate[dtype], r.threads, libraries.get(r.library, ""))
-                        + (versions, where, r.updates, len(r.wall)),
-                    )
-                )
-            )
+            figures = (r.ms_per_update, *r.ms_iqr, r.chars_per_s, r.cpu_ms, *ratio, gflop, 1e12 * gflop / rate[dtype])
+            row = dict(zip(COLUMNS, (backend, variant, dtype, m, B, tau, *figures, r.threads)))
+            out.append(row | context(r, libraries, when) | {"updates_per_round": r.updates, "rounds": len(r.wall)})
     return out
 
 
@@ -196,9 +187,7 @@ def write(results: list[Result], option: str, out: Path, corpus: Corpus, librari
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rate = {dtype: gemm_rate(dtype) for dtype in dict.fromkeys(r.dtype for r in results)}
-    versions = "; ".join(line.split(":")[0] for line in libraries.values()) + f"; {machine.python()}"
-    where = f"{machine.cpu()}; {machine.load()} at the end; {when}"
-    table = rows(results, corpus.K, libraries, versions, where, rate)
+    table = rows(results, corpus.K, libraries, when, rate)
     csv_path, png_path = out / f"sweep-{option}.csv", out / f"sweep-{option}.png"
     write_csv(csv_path, table)
     field = SWEEPS[option][0]
