@@ -16,8 +16,8 @@ import os
 
 import torch
 
-# docs/threads.py on this project's shared 2-core machine (2026-12-01): a second thread never paid at
-# any size it timed, up to 2 m^2 B = 3.4e7 (m = 1024, B = 16); so one thread everywhere
+# docs/threads.py on this project's shared 2-core machine (2026-12-01, load average 12 to 22): a second
+# thread was slower at every size it timed, up to 2 m^2 B = 1.3e8 (m = 1024, B = 64); so one thread everywhere
 MIN_WORK = math.inf
 
 ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")

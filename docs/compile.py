@@ -12,12 +12,14 @@ given (default: 100,1 and 512,64). Writes a row per size to the table.
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TORCHINDUCTOR_FORCE_DISABLE_CACHES", "1")  # time a cold compile, not inductor's disk cache
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

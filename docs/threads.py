@@ -91,7 +91,7 @@ def main() -> None:
     corpus = builtin_corpus()
     print(f"{machine.cpu()}, {machine.load()}; torch {torch.__version__}, float64, tau = 25, {args.rounds} rounds")
     rows = []
-    for m in args.hidden or [64, 128, 256, 512, 1024]:
+    for m in args.hidden or [64, 256, 1024]:
         for B in args.batch_size or [1, 4, 16, 64]:
             rows.append(point(corpus, m, B, args.rounds))
             r = rows[-1]

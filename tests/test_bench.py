@@ -2,6 +2,7 @@
 
 import csv
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -100,12 +101,19 @@ def test_the_flop_count_is_what_the_torch_backend_multiplies(corpus):
 
 
 def test_crossings_are_where_the_paired_ratio_passes_one():
-    table = [
-        {"backend": "torch", "variant": "", "dtype": "float64", "B": B, "vs_numpy": r}
-        for B, r in ((1, 2.0), (4, 1.0 / 2), (16, 1.0 / 4))
-    ] + [{"backend": "numpy", "variant": "", "dtype": "float64", "B": 1, "vs_numpy": 1.0}]
-    ((name, dtype, at),) = sweep.crossings(table, "B")
+    def row(B, ratio, spread=1.1):  # a point whose interquartile range is ratio / spread to ratio * spread
+        return {"backend": "torch", "variant": "", "dtype": "float64", "B": B, "vs_numpy": ratio} | {
+            "vs_numpy_q1": ratio / spread,
+            "vs_numpy_q3": ratio * spread,
+        }
+
+    table = [row(1, 2.0), row(4, 1.0 / 2), row(16, 1.0 / 4)]
+    numpy = {"backend": "numpy", "variant": "", "dtype": "float64", "B": 1, "vs_numpy": 1.0}
+    ((name, dtype, at),) = sweep.crossings([*table, numpy], "B")
     assert (name, dtype) == ("torch", "float64") and at == pytest.approx(2.0)  # halfway in log B and log ratio
+    tie = row(2, 0.9, spread=1.5)  # its range holds 1: a tie, not a crossing
+    assert sweep.crossings([row(1, 2.0), tie, row(4, 2.0)], "B") == []
+    assert sweep.crossings([row(1, 2.0), tie, row(4, 1 / 2)], "B")[0][2] == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize(
@@ -175,3 +183,20 @@ def test_min_work_is_where_two_threads_pay_from_there_on():
     rows = [{"work": w, "q3": q3} for w, q3 in ((1e3, 1.5), (1e4, 0.9), (1e5, 1.1), (1e6, 0.8), (1e7, 0.7))]
     assert threads.min_work(rows) == 1e6  # 1e4 paid, but 1e5 did not
     assert threads.min_work(rows[:3]) == float("inf")
+
+
+def test_the_pages_tables_are_made_from_the_committed_measurements():
+    spec = importlib.util.spec_from_file_location("bench_tables", ROOT / "docs" / "make" / "bench_tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    made = 0
+    for path in sorted(tables.DATA.glob("bench_*.json")):
+        committed = (tables.OUT / f"{path.stem}_table.md").read_text(encoding="utf-8")
+        assert tables.bench_table(json.loads(path.read_text())) == committed, "run: python docs/make/bench_tables.py"
+        made += 1
+    for option in sweep.SWEEPS:
+        committed = (tables.OUT / f"scaling_{option}_table.md").read_text(encoding="utf-8")
+        table = sweep.read_csv(tables.DATA / f"sweep-{option}.csv")
+        assert tables.scaling_table(table, option) == committed, "run: python docs/make/bench_tables.py"
+        made += 1
+    assert made == 6  # bench_cpu, bench_512x64, bench_512x64_blas1 and the three sweeps

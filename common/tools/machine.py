@@ -39,7 +39,8 @@ def numpy_blas() -> str:
                 pool["internal_api"], pool["internal_api"]
             )
             how = ", ".join(str(v) for v in (pool.get("threading_layer"), pool.get("architecture")) if v)
-            return f"numpy {np.__version__}: {name} {pool['version']} ({how}), {pool['num_threads']} threads"
+            n = pool["num_threads"]
+            return f"numpy {np.__version__}: {name} {pool['version']} ({how}), {n} thread{'s' * (n != 1)}"
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     return f"numpy {np.__version__}: {blas.get('name')} {blas.get('version')} (threads not known)"
 

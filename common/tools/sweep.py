@@ -106,17 +106,19 @@ def read_csv(path) -> list[dict]:
 
 
 def crossings(table: list[dict], field: str) -> list[tuple[str, str, float]]:
-    """Where each backend's time crosses NumPy's along the swept size (log-interpolated, from the paired
-    ratios): (label, dtype, size) for each change of sign of log(time / NumPy's time)."""
+    """Where each backend's time crosses NumPy's along the swept size: (label, dtype, size) between two
+    points on either side of 1 by their whole interquartile range (points whose range holds 1 are ties,
+    not crossings), log-interpolated between the two medians."""
     out = []
     lines = {}
     for row in table:
         if row["variant"] != "yardstick" and row["backend"] != REFERENCE:
-            lines.setdefault((label(row), row["dtype"]), []).append((row[field], row["vs_numpy"]))
+            side = 1 if row["vs_numpy_q1"] > 1 else -1 if row["vs_numpy_q3"] < 1 else 0  # slower, faster, a tie
+            lines.setdefault((label(row), row["dtype"]), []).append((row[field], row["vs_numpy"], side))
     for (name, dtype), points in lines.items():
-        points.sort()
-        for (x0, r0), (x1, r1) in zip(points, points[1:]):
-            if (r0 - 1) * (r1 - 1) < 0:
+        clear = [p for p in sorted(points) if p[2] != 0]
+        for (x0, r0, s0), (x1, r1, s1) in zip(clear, clear[1:]):
+            if s0 != s1:
                 f = log(r0) / (log(r0) - log(r1))  # where log(ratio) reaches 0 between the two points
                 out.append((name, dtype, float(np.exp(log(x0) + f * (log(x1) - log(x0))))))
     return out
@@ -126,9 +128,11 @@ def label(row: dict) -> str:
     return row["backend"] + (f"-{row['variant']}" if row["variant"] not in ("", "yardstick") else "")
 
 
-def plot(table: list[dict], option: str, path, title: str) -> None:
-    """ms per update and chars/s against the swept size, log axes; crossovers with NumPy marked."""
+def plot(table: list[dict], option: str, path) -> None:
+    """ms per update and chars/s against the swept size, log axes; crossovers with NumPy marked. Made from
+    a sweep's rows alone, so that `python docs/make/bench_tables.py` redraws it from the CSV."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -171,13 +175,16 @@ def plot(table: list[dict], option: str, path, title: str) -> None:
     for ax, what in ((ax_ms, "ms per update, median round (bars: IQR)"), (ax_cps, "characters per second")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.4g}"))
         ax.set_xlabel(symbol)
         ax.set_ylabel(what)
         ax.set_xticks(sorted({r[field] for r in table}), [str(v) for v in sorted({r[field] for r in table})])
         ax.minorticks_off()
         ax.grid(which="major", lw=0.4, alpha=0.5)
     ax_ms.legend(fontsize=7, frameon=False)
-    fig.suptitle(title, fontsize=10)
+    held = ", ".join(f"{k}={table[0][k]}" for k in ("m", "B", "tau") if k != field)
+    fig.suptitle(f"How cost grows with {field} ({held}); {table[0]['machine']}", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -190,7 +197,5 @@ def write(results: list[Result], option: str, out: Path, corpus: Corpus, librari
     table = rows(results, corpus.K, libraries, when, rate)
     csv_path, png_path = out / f"sweep-{option}.csv", out / f"sweep-{option}.png"
     write_csv(csv_path, table)
-    field = SWEEPS[option][0]
-    held = ", ".join(f"{k}={table[0][k]}" for k in ("m", "B", "tau") if k != field)
-    plot(table, option, png_path, f"How cost grows with {field} ({held}); corpus {corpus.name}, {when}")
+    plot(read_csv(csv_path), option, png_path)  # from the CSV, as the docs redraw it
     return [csv_path, png_path]

@@ -4,8 +4,9 @@
 
 Reads the JSON that `bench --json` wrote (docs/data/bench_*.json) and the CSV of each sweep
 (docs/data/sweep-*.csv) and writes a Markdown table beside this script for each
-(docs/make/bench_*_table.md, docs/make/scaling_*_table.md), which the pages include. Every ratio
-is the median of per-round ratios, as `bench` prints it; nothing is typed by hand.
+(docs/make/bench_*_table.md, docs/make/scaling_*_table.md), which the pages include, and redraws
+each sweep's plot from its CSV (docs/data/sweep-*.png). Every ratio is the median of per-round
+ratios, as `bench` prints it; nothing is typed by hand.
 """
 
 import json
@@ -39,8 +40,11 @@ def bench_table(rows: list[dict]) -> str:
     out = [f"Measured on {rows[0]['machine']}; {', '.join(libraries)}.", ""]
     for (dtype, m, B, tau), by in groups(rs).items():
         yard = YARDSTICKS[0] if YARDSTICKS[0] in by else None
-        head = f"| {dtype}, m = {m}, B = {B}, tau = {tau} | threads | ms per update, median [IQR] | cpu ms | time / numpy's"
-        out += [head + (f" | {yard}'s time / its |" if yard else " |"), "|---|---:|---:|---:|---:|" + ("---:|" * bool(yard))]
+        head = f"| {dtype}, m = {m}, B = {B}, tau = {tau} | threads | ms, median [IQR] | cpu ms | time / numpy's"
+        out += [
+            head + (f" | {yard}'s time / its |" if yard else " |"),
+            "|---|---:|---:|---:|---:|" + ("---:|" * bool(yard)),
+        ]
         for name, r in by.items():
             q1, q3 = r.ms_iqr
             cells = [name, str(r.threads), f"{r.ms_per_update:.3f} [{q1:.3f}-{q3:.3f}]", f"{r.cpu_ms:.3f}"]
@@ -52,34 +56,37 @@ def bench_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+SHORT = {"torch-autograd": "autograd", "min-char-rnn": "min-char", "torch.nn.RNN": "nn.RNN"}
+
+
 def scaling_table(table: list[dict], option: str) -> str:
-    """A row per point of a sweep: each contender's median ms, torch / numpy, and the arithmetic rates."""
+    """A row per point of a sweep: the flops, their time at GEMM rate, each contender's median ms, torch / numpy."""
     field = sweep.SWEEPS[option][0]
     out = []
     for dtype in dict.fromkeys(r["dtype"] for r in table):
         rows = [r for r in table if r["dtype"] == dtype]
         names = list(dict.fromkeys(sweep.label(r) for r in rows))
-        others = [n for n in names if n != REFERENCE and n not in YARDSTICKS]
         out.append(
-            f"| {field} | GFLOP per update | "
-            + " | ".join(f"{n}, ms" for n in names)
-            + "".join(f" | {n} / numpy" for n in others)
-            + " | GFLOP/s numpy"
-            + "".join(f" | GFLOP/s {n}" for n in others)
-            + " |"
+            f"{dtype}; ms per update, median round; products: the flops at NumPy's GEMM rate; torch / numpy: "
+            "median of the per-round ratios [IQR]"
         )
-        out.append("|" + "---:|" * (2 + len(names) + 2 * len(others) + 1))
+        out.append("")
+        out.append(
+            f"| {field} | GFLOP | products | " + " | ".join(SHORT.get(n, n) for n in names) + " | torch / numpy |"
+        )
+        out.append("|" + "---:|" * (len(names) + 4))
         for x in sorted({r[field] for r in rows}):
             at = {sweep.label(r): r for r in rows if r[field] == x}
-            gflop = next(iter(at.values()))["gflop_per_update"]
-            cells = [str(x), f"{gflop:.3g}"] + [f"{at[n]['ms_per_update']:.3g}" if n in at else "" for n in names]
-            cells += [ratio((at[n]["vs_numpy"], at[n]["vs_numpy_q1"], at[n]["vs_numpy_q3"])) for n in others]
-            cells += [f"{gflop / at[n]['ms_per_update'] * 1e3:.3g}" for n in [REFERENCE, *others]]
+            first = next(iter(at.values()))
+            cells = [str(x), f"{first['gflop_per_update']:.3g}", f"{first['products_ms']:.3g}"]
+            cells += [f"{at[n]['ms_per_update']:.3g}" if n in at else "" for n in names]
+            t = at.get("torch")
+            cells.append(ratio((t["vs_numpy"], t["vs_numpy_q1"], t["vs_numpy_q3"])) if t else "")
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
         for name, dt, x in sweep.crossings(rows, field):
             out.append(f"{name}'s time equals numpy's ({dt}) near {field} = {x:.3g}, interpolated between grid points.")
-        out.append("")
+            out.append("")
     first = table[0]
     return "\n".join(out).rstrip() + f"\n\nMeasured on {first['machine']}; {first['versions']}.\n"
 
@@ -94,7 +101,8 @@ def main() -> None:
         if path.exists():
             target = OUT / f"scaling_{option}_table.md"
             target.write_text(scaling_table(sweep.read_csv(path), option), encoding="utf-8")
-            print(f"wrote {target}")
+            sweep.plot(sweep.read_csv(path), option, path.with_suffix(".png"))
+            print(f"wrote {target} and redrew {path.with_suffix('.png')}")
 
 
 if __name__ == "__main__":
