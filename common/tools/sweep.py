@@ -176,7 +176,7 @@ def plot(table: list[dict], option: str, path) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.4g}"))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
         ax.set_xlabel(symbol)
         ax.set_ylabel(what)
         ax.set_xticks(sorted({r[field] for r in table}), [str(v) for v in sorted({r[field] for r in table})])
