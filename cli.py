@@ -19,8 +19,21 @@ from common.run import checkpoint, lifecycle, presets
 from common.run.config import Config
 from common.run.progress import ProgressBar, loss_text
 from common.sampling import check_settings, generate
-from common.tools import bench, check, check_train, gradcheck_report, neurons, neurons_html, regimes, student
-from common.tools.contenders import checked_optimizers, contenders, optimizer_ratios
+from common.tools import (
+    bench,
+    bench_report,
+    check,
+    check_train,
+    gradcheck_report,
+    neurons,
+    neurons_html,
+    regimes,
+    student,
+    sweep,
+)
+from common.tools.contenders import checked_optimizers, contenders, libraries, optimizer_ratios
+
+Sweep = co.choices("Sweep", sweep.SWEEPS)  # bench --sweep: the size whose grid is timed
 
 app = typer.Typer(
     cls=co.OneLineErrors,
@@ -225,12 +238,14 @@ def bench_cmd(
     dtype: Annotated[list[co.DType] | None, typer.Option(help="dtypes to time (repeat). Default: both.")] = None,
     hidden: Annotated[list[int] | None, typer.Option(help="Hidden sizes m (repeat). Default: 100.")] = None,
     batch_size: Annotated[list[int] | None, typer.Option(help="Batch sizes B (repeat). Default: 1.")] = None,
-    seq_length: co.SeqOpt = 25,
+    seq_length: Annotated[list[int] | None, typer.Option(help="Sequence lengths tau (repeat). Default: 25.")] = None,
     optimizer: Annotated[
         list[str] | None, typer.Option(help="adagrad and/or adam (repeat): side by side. Default: adagrad.")
     ] = None,
-    updates: Annotated[int, typer.Option(help="Updates per contender per round.")] = 50,
-    rounds: Annotated[int, typer.Option(help="Rounds; the table shows the fastest, median and slowest.")] = 40,
+    updates: Annotated[int, typer.Option(help="Updates per contender per round (at most, with --sweep).")] = 50,
+    rounds: Annotated[
+        int | None, typer.Option(help="Rounds, contenders in turns. Default: 40; 15 with --sweep.")
+    ] = None,
     yardstick: Annotated[
         bool, typer.Option(metavar="", help="Also time min-char-rnn (B = 1) and torch.nn.RNN.")
     ] = True,
@@ -238,14 +253,22 @@ def bench_cmd(
     data: co.DataOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar chart (PNG) here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    sweep_option: Annotated[
+        Sweep | None,
+        typer.Option(
+            "--sweep", help="Time a grid of one size: hidden, batch or seq-length (its repeated option sets the grid)."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="With --sweep: the folder for sweep-<option>.csv and .png.")] = None,
 ) -> None:
-    """Time training updates of each backend side by side (ms/update, chars/s, s/epoch)."""
+    """Time training updates of each backend side by side (ms/update, chars/s, s/epoch), or how cost grows (--sweep)."""
     names = backend if backend else [n for n in backends.names() if backends.why_not(n) is None]
     dtypes = [d.value for d in dtype] if dtype else ["float64", "float32"]
-    sizes, batches = hidden or [100], batch_size or [1]
+    option = sweep_option and sweep_option.value
+    grid = sweep.grid(option, hidden, batch_size, seq_length, out)
+    rounds = rounds or (sweep.ROUNDS if option else 40)
     for flag, values in (
-        ("--hidden", sizes),
-        ("--batch-size", batches),
+        *zip(("--hidden", "--batch-size", "--seq-length"), grid.values()),
         ("--updates", [updates]),
         ("--rounds", [rounds]),
     ):
@@ -254,19 +277,33 @@ def bench_cmd(
     corpus = read_corpus(data) if data is not None else builtin_corpus()
     optimizers = checked_optimizers(optimizer)
     make = contenders(names, device, yardstick, corpus.K, optimizers)
-    typer.echo(bench.header(corpus, seq_length, updates, rounds, f"{datetime.datetime.now():%Y-%m-%d %H:%M}"))
+    libs = libraries(names)
+    budget = sweep.ROUND_S if option else None
+    when = f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
+    typer.echo(bench_report.header(corpus, updates, rounds, when, list(libs.values()), budget))
     results = bench.run(
-        corpus, make, dtypes, sizes, batches, seq_length, updates, rounds, report=lambda r: typer.echo(bench.row(r))
+        corpus,
+        make,
+        dtypes,
+        grid["m"],
+        grid["B"],
+        grid["tau"],
+        updates,
+        rounds,
+        budget=budget,
+        report=lambda r: typer.echo(bench_report.row(r)),
     )
-    for r, speedup in bench.speedups(results):
-        typer.echo(f"{r.name} is {speedup:.2f}x as fast as {bench.YARDSTICK} ({r.dtype}, m={r.m}, B={r.B})")
-    for line in optimizer_ratios(results):
+    for line in filter(None, [bench_report.busy(results), *bench_report.ratios(results), *optimizer_ratios(results)]):
         typer.echo(line)
+    if option:
+        for path in sweep.write(results, option, out, corpus, libs, when):
+            typer.echo(f"wrote {path}")
     if plot is not None:
-        bench.plot(results, plot, f"ms per update, corpus {corpus.name}")
+        bench_report.plot(results, plot, f"ms per update, corpus {corpus.name}")
         typer.echo(f"wrote {plot}")
     if json_out is not None:
-        json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+        rows = [r.as_dict() | bench_report.context(r, libs, when) for r in results]
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
         typer.echo(f"wrote {json_out}")
 
 

@@ -45,6 +45,7 @@ class AutogradTorchBackend(TorchBackend):
 
     # --8<-- [end:autograd]
     def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
+        self._threads(x.shape[1])
         loss, cache = self.forward(theta, x, y, h0)
         grad = self.backward(theta, cache)
         if scale != 1:

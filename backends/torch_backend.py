@@ -1,9 +1,12 @@
 """The RNN in PyTorch: the NumPy reference in torch idioms (docs: backends.md#torch).
 
-This file mirrors backends/numpy_backend.py line for line, under torch.no_grad(): fused addmm
-for "W h + input", in-place updates (addcmul_, addcdiv_), index_add_ for the scatter-add of dU,
-and buffers reused from update to update (backends/torch_workspace.py). Two variants live in
-their own files: grad="autograd", the gradient by torch.autograd as an independent oracle
+This file mirrors backends/numpy_backend.py line for line, with the fewest torch operators: each
+step of the recurrence is one in-place addmm_ ("W h + input", into a buffer that already holds
+the input term) and one in-place activation; softmax and its log are one log_softmax; buffers
+are reused from update to update (backends/torch_workspace.py), and a training step runs in
+torch.inference_mode, where an operator skips autograd's bookkeeping. On the CPU the backend
+sets torch's threads by a measured rule (backends/torch_threads.py). Two variants live in their
+own files: grad="autograd", the gradient by torch.autograd as an independent oracle
 (backends/torch_autograd.py), and on a CUDA device the whole step captured once as a CUDA graph
 and replayed (backends/torch_graph.py).
 """
@@ -14,6 +17,7 @@ import numpy as np
 import torch
 
 from backends import OPTIONS as CHOICES
+from backends import torch_threads
 from backends.torch_graph import CudaGraphs
 from backends.torch_workspace import Workspace
 from common.contract import Layout, Params
@@ -57,6 +61,7 @@ class TorchBackend:
         self.workspaces: dict[tuple, Workspace] = {}
         self._theta_views = None
         self._buffer = None
+        self._batches: set[int] = set()  # the batch sizes it has set torch's threads for
 
     @staticmethod
     def why_not(**options) -> str | None:
@@ -88,13 +93,13 @@ class TorchBackend:
     def _columns(S: torch.Tensor) -> torch.Tensor:
         """(T, m, B) -> (m, T*B): each step's vectors side by side."""
         T, m, B = S.shape
-        return S.permute(1, 0, 2).reshape(m, T * B)
+        return S.permute(1, 0, 2).view(m, T * B)
 
     @staticmethod
     def _rows(S: torch.Tensor) -> torch.Tensor:
         """(T, m, B) -> (T*B, m): the transpose of _columns(S)."""
         T, m, B = S.shape
-        return S.permute(0, 2, 1).reshape(T * B, m)
+        return S.permute(0, 2, 1).view(T * B, m)
 
     def _params(self, theta) -> Params:
         """U, W, V, b, c of theta; remembered, since theta is the same tensor update after update."""
@@ -106,6 +111,12 @@ class TorchBackend:
         ws = self.workspaces.get((tau, B))
         return ws if ws is not None else self.workspaces.setdefault((tau, B), Workspace.new(self, tau, B))
 
+    def _threads(self, B: int) -> None:
+        """Torch's CPU threads for this size, set at the first update of each batch size (process-wide)."""
+        if self.torch_device.type == "cpu" and B not in self._batches:
+            self._batches.add(B)
+            torch_threads.use(self.layout.m, B)
+
     def forward(self, theta, x, y, h0):
         """Eqs. (1)-(5) (docs: model.md), in a workspace of its own: the cache outlives later steps."""
         x, y = self._ints(x), self._ints(y)
@@ -116,21 +127,19 @@ class TorchBackend:
     @torch.no_grad()
     def _forward(self, theta, x, y, h0, ws: Workspace):
         U, W, V, b, c = self._params(theta)
-        tau, B = x.shape
         H, h = ws.H, ws.h  # (tau + 1, m, B) h_0 ... h_tau, and a view of each step
 
-        A = U.T[x].permute(0, 2, 1) + b  # (tau, m, B)  U x_t + b: a gather of columns of U
-        H[0] = h0
-        for t, a_in in enumerate(A.unbind(0)):
-            torch.addmm(a_in, W, h[t], out=h[t + 1]).tanh_()  # (m, B)  eqs. (1)-(2), in place
+        # eq. (1)'s input term for every step, U x_t + b (a gather of columns of U), written
+        # where h_1 ... h_tau go: each step then adds W h_{t-1} to it in place
+        torch.index_select(U.T, 0, x.reshape(-1), out=self._rows(H[1:])).add_(b.T)  # (tau*B, m) as rows
+        h[0].copy_(h0)
+        for h_prev, h_next in zip(h, h[1:]):  # t = 1 ... tau
+            h_next.addmm_(W, h_prev).tanh_()  # (m, B)  eqs. (1)-(2), in place
 
         O = torch.addmm(c, V, self._columns(H[1:]))  # (K, tau*B)  eq. (3) for every step at once
-        O -= O.amax(dim=0)  # the max shift of eq. (4)
-        o_y = O.gather(0, y.reshape(1, -1))  # (1, tau*B) shifted logit of each target
-        P = O.exp_()  # (K, tau*B)
-        S = P.sum(dim=0)  # (tau*B,)
-        loss = S.log().sum() - o_y.sum()  # eq. (5) as log-sum-exp; a tensor: no sync here
-        P /= S  # eq. (4)
+        P = torch.log_softmax(O, dim=0)  # (K, tau*B)  log p_t: eq. (4), max-shifted inside
+        loss = -P.gather(0, y.reshape(1, -1)).sum()  # eq. (5); a tensor: no sync here
+        P.exp_()  # (K, tau*B)  p_t
         return loss, Cache(x, y, H, P, ws)
 
     # --8<-- [end:forward]
@@ -140,29 +149,28 @@ class TorchBackend:
         """Eqs. (6)-(10), BPTT through the whole chunk, da_{tau+1} = 0 (docs: bptt.md)."""
         U, W, V, b, c = self._params(theta)
         x, y, H, P, ws = cache
-        tau, B = x.shape
         dU, dW, dV, db, dc = ws.dparams  # views into ws.grad
 
-        G = P.clone()  # (K, tau*B)  a copy: the cache stays valid for another backward
-        G[y.reshape(-1), ws.cols] -= 1  # eq. (6): g_t = p_t - y_t
+        G = ws.G.copy_(P)  # (K, tau*B)  a copy: the cache stays valid for another backward
+        G.index_put_((y.reshape(-1), ws.cols), ws.minus_one, accumulate=True)  # eq. (6): g_t = p_t - y_t
         torch.mm(G, self._rows(H[1:]), out=dV)  # (K, m)  eq. (7): sum_t g_t h_t^T
         torch.sum(G, dim=1, keepdim=True, out=dc)  # (K, 1)  eq. (7): sum_t g_t
 
-        torch.mm(G.T, V, out=ws.VG)  # (tau*B, m)  V^T g_t of every step, as rows; ws.vg[t]: (m, B)
-        torch.mul(H[1:], H[1:], out=ws.D).neg_().add_(1)  # (tau, m, B)  tanh'(a_t) = 1 - h_t^2
-        vg, d, da = ws.vg, ws.d, ws.da
-        torch.mul(vg[-1], d[-1], out=da[-1])  # (m, B)  eqs. (8)-(9) at t = tau: da_{tau+1} = 0
+        DA, da, d = ws.DA, ws.da, ws.d  # (tau, m, B) da_1 ... da_tau, and a view of each step
+        torch.mm(G.T, V, out=self._rows(DA))  # (tau*B, m)  V^T g_t of every step, written into DA
+        torch.addcmul(ws.one, H[1:], H[1:], value=-1, out=ws.D)  # (tau, m, B)  tanh'(a_t) = 1 - h_t^2
+        da[-1].mul_(d[-1])  # (m, B)  eqs. (8)-(9) at t = tau: da_{tau+1} = 0
         WT = W.T
-        for t in range(tau - 2, -1, -1):  # t = tau-1 ... 1
-            torch.addmm(vg[t], WT, da[t + 1], out=da[t]).mul_(d[t])  # (m, B)  eqs. (8)-(9), in place
+        for da_t, da_next, d_t in zip(da[-2::-1], da[::-1], d[-2::-1]):  # t = tau-1 ... 1
+            da_t.addmm_(WT, da_next).mul_(d_t)  # (m, B)  eqs. (8)-(9), in place on V^T g_t
 
-        self._recurrent_and_input_grads(x, H, ws.DA, dU, dW, db)  # eq. (10)
+        self._recurrent_and_input_grads(x, H, DA, dU, dW, db)  # eq. (10)
         return ws.grad
 
     def _recurrent_and_input_grads(self, x, H, DA, dU, dW, db) -> None:
         """Eq. (10) into dU, dW, db, from da_t (DA) and h_{t-1} (H[:-1])."""
         torch.mm(self._columns(DA), self._rows(H[:-1]), out=dW)  # (m, m)  sum_t da_t h_{t-1}^T
-        torch.sum(DA, dim=(0, 2), out=db[:, 0])  # (m,)  sum_t da_t
+        torch.sum(self._rows(DA), dim=0, out=db[:, 0])  # (m,)  sum_t da_t
         # dU = sum_t da_t x_t^T adds da_t into column x_t of dU, i.e. row x_t of the stored dU^T
         dU.T.zero_().index_add_(0, x.reshape(-1), self._rows(DA))  # (K, m) as dU^T
 
@@ -205,8 +213,10 @@ class TorchBackend:
         """One update on the gradient of scale * L; one CUDA graph replay on a GPU."""
         if self.graphs is not None:
             return self.graphs.step(theta, state, x, y, h0, opt, t, scale)
-        loss, h = self._step_tensors(theta, state, self._ints(x), self._ints(y), h0, opt, t, scale)
-        return loss.item(), h
+        self._threads(x.shape[1])
+        with torch.inference_mode():  # no autograd bookkeeping at all: every op dispatches faster
+            loss, h = self._step_tensors(theta, state, self._ints(x), self._ints(y), h0, opt, t, scale)
+        return loss.item(), h.clone()  # a copy (an ordinary tensor, made outside inference mode)
 
     @torch.no_grad()
     def _step_tensors(self, theta, state, x, y, h0, opt, t, scale):
@@ -215,8 +225,9 @@ class TorchBackend:
         grad = self.backward(theta, cache)
         if scale != 1:
             grad.mul_(scale)  # the gradient of the mean loss (scale = 1 / tau) is the sum's, scaled
+            loss = loss * scale
         self.update(theta, state, grad, opt, t)
-        return loss * scale, cache.H[-1].clone()  # a copy: the next step reuses the workspace's H
+        return loss, cache.ws.h[-1]  # h_tau in the workspace: the caller copies it before the next step
 
     @torch.no_grad()
     def predict(self, theta, h, x):

@@ -61,7 +61,7 @@ def test_docs_build_strictly_with_every_page(site):
         assert cli_text.count(first) >= 2, first  # in the list of commands and in the command's own section
     backends_text = html.unescape(re.sub(r"<[^>]+>", "", (site / "backends" / "index.html").read_text()))
     assert "def forward(self, theta, x, y, h0):" in backends_text  # the real source, via snippets
-    assert "torch.addmm(a_in, W, h[t], out=h[t + 1]).tanh_()" in backends_text
+    assert "h_next.addmm_(W, h_prev).tanh_()" in backends_text
 
 
 class Rendered(html.parser.HTMLParser):
@@ -238,6 +238,11 @@ def rewrite(args: list[str], data: Path, run_dir, tmp: Path, k: int) -> list[str
             out += ["--hidden", "8"] + (["--out", str(tmp / f"new{k}")] if "--out" not in out else [])
     elif sub == "bench":
         out += ["--updates", "2", "--rounds", "1", "--hidden", "8"] + ([] if "--data" in out else ["--data", str(data)])
+        if "--sweep" in out:  # a tiny grid of the swept size, not the default one
+            swept = {"hidden": "--hidden", "batch": "--batch-size", "seq-length": "--seq-length"}[
+                out[out.index("--sweep") + 1]
+            ]
+            out = [a for i, a in enumerate(out) if swept not in (a, out[i - 1])] + [swept, "2", swept, "3"]
     elif sub == "gradcheck":
         out += ["--hidden", "3"] + ([] if "--data" in out else ["--data", str(data)])
     return out

@@ -135,3 +135,59 @@ def test_autograd_is_a_subclass_loaded_by_name(corpus):
     manual = backends.load("torch", layout, "float64", device="cpu")
     assert type(oracle) is AutogradTorchBackend and isinstance(oracle, TorchBackend)
     assert type(manual) is TorchBackend and manual.grad == "manual" and oracle.grad == "autograd"
+
+
+@pytest.fixture
+def torch_threads(monkeypatch):
+    """backends.torch_threads with no thread setting in the environment; torch's count restored after."""
+    skip_unless_runnable("torch", {"device": "cpu"})
+    import torch
+
+    from backends import torch_threads
+
+    for name in torch_threads.ENV:
+        monkeypatch.delenv(name, raising=False)
+    before = torch.get_num_threads()
+    monkeypatch.setattr(torch_threads, "_last_set", before)
+    yield torch_threads
+    torch.set_num_threads(before)
+
+
+def test_the_threads_rule_follows_the_work_of_a_product(torch_threads, monkeypatch):
+    monkeypatch.setattr(torch_threads, "MIN_WORK", 2 * 100 * 100 * 8)
+    monkeypatch.setattr(torch_threads, "DEFAULT", 3)
+    assert torch_threads.rule(100, 1) == torch_threads.rule(100, 7) == 1
+    assert torch_threads.rule(100, 8) == torch_threads.rule(1000, 1) == 3
+    assert "1 below 2 m^2 B = 1.6e+05 flops per product, else 3" in torch_threads.describe()
+
+
+def test_the_backend_sets_torch_threads_at_its_first_update_of_a_batch_size(torch_threads, monkeypatch, corpus):
+    import torch
+
+    monkeypatch.setattr(torch_threads, "MIN_WORK", 2 * 8 * 8 * 4)  # B = 4 and more: the default
+    monkeypatch.setattr(torch_threads, "DEFAULT", 3)
+    layout = Layout(corpus.K, 8)
+    b = backends.load("torch", layout, "float64", device="cpu")
+    theta, M = b.to_device(init_theta(layout, 0.1, seed=1)), b.to_device(np.zeros(layout.size))
+    for B, threads in ((1, 1), (4, 3)):
+        x, y = Streams(corpus.ids, 5, B).chunk(0)
+        b.step(theta, M, x, y, b.to_device(np.zeros((8, B))), Optimizer(), 1)
+        assert torch.get_num_threads() == threads
+
+
+def test_a_users_choice_of_threads_stands(torch_threads, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch_threads, "MIN_WORK", float("inf"))
+    assert torch_threads.use(100, 1) == 1  # the rule
+    torch.set_num_threads(2)  # the user's call, after the backend's
+    assert torch_threads.user_chose() and torch_threads.use(100, 1) == 2
+    assert "the user's choice" in torch_threads.describe()
+    monkeypatch.setattr(torch_threads, "MIN_WORK", 0)  # now the rule says DEFAULT = 3 ...
+    monkeypatch.setattr(torch_threads, "DEFAULT", 3)
+    torch.set_num_threads(1)
+    monkeypatch.setattr(torch_threads, "_last_set", 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # ... but the environment says 1
+    assert torch_threads.use(100, 1) == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert torch_threads.use(100, 1) == 3

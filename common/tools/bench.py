@@ -1,56 +1,97 @@
-"""The benchmark: ms per update of each backend, side by side in one run (docs: performance.md).
+"""The benchmark: ms per update of each contender, timed in interleaved rounds (docs: performance.md).
 
-For every (dtype, m, B) the contenders are timed in turns: each takes `updates` training updates
-on the real text in each of `rounds` rounds, one contender after the other, so that a slow
-moment of the machine hits all of them alike. The figure is the fastest round: on a shared
-machine other work only ever adds time, so the minimum of many short rounds is the statistic
-that repeats from run to run (the median of a few long rounds moved 25% between two runs); the
-median and slowest rounds are printed beside it as the spread. The yardsticks: min-char-rnn
-(common/tools/minchar.py) at B = 1 on the CPU, and torch.nn.RNN (backends/torch_nn.py).
+For every (dtype, m, B, tau) the contenders take turns: in each of `rounds` rounds each one takes
+its updates on the real text, one contender after the other, so that a busy moment of the
+machine hits all of them alike. On a shared machine a contender's time moves with the load, and
+its fastest round only says when it was lucky; what repeats is how two contenders compare within
+one round. So every ratio is the median of the per-round ratios, with their interquartile range,
+and a time is the median round, the fastest and slowest beside it as the spread. The yardsticks:
+min-char-rnn (common/tools/minchar.py) at B = 1, and torch.nn.RNN (backends/torch_nn.py).
 """
 
 import itertools
 import time
 from dataclasses import asdict, dataclass
-from statistics import median
+from statistics import median, quantiles
 
 import numpy as np
 
 from common.contract import Backend, Layout, Optimizer, opt_state_size
 from common.data import Corpus, Streams
+from common.tools.machine import library_threads
 from common.tools.minchar import MinCharRNN
 from common.weights import init_theta
 
 YARDSTICK = "min-char-rnn"
 
 
+def spread(values) -> tuple[float, float, float]:
+    """The median and the interquartile range (q1, q3) of values."""
+    values = list(values)
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, _, q3 = quantiles(values, n=4, method="inclusive")
+    return median(values), q1, q3
+
+
 @dataclass(frozen=True)
 class Result:
-    name: str  # backend name (with its variant), or YARDSTICK
+    name: str  # backend name (with its variant), or a yardstick's
+    library: str  # the array library it runs on (numpy, torch, ...): whose threads it used
     dtype: str
     m: int
     B: int
-    ms_per_update: float  # the fastest round
-    ms_median: float  # the median round
-    ms_max: float  # the slowest round
-    cpu_ms_median: float  # CPU time per update, median round: what the process itself spent
-    chars_per_s: float  # at the fastest round
-    s_per_epoch: float  # one pass over the corpus at this B, at the fastest round
+    tau: int
+    updates: int  # per round
+    chunks: int  # updates in one pass over the corpus at this B and tau
+    wall: tuple[float, ...]  # seconds per update in each round; round i of every contender ran side by side
+    cpu: tuple[float, ...]  # the process's CPU seconds per update in each round
+    threads: int | None  # the threads its library had during the rounds (None: unknown)
+
+    @property
+    def ms_per_update(self) -> float:
+        """The median round."""
+        return 1e3 * median(self.wall)
+
+    @property
+    def ms_iqr(self) -> tuple[float, float]:
+        return tuple(1e3 * q for q in spread(self.wall)[1:])
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU time per update, median round: what the process itself spent."""
+        return 1e3 * median(self.cpu)
+
+    @property
+    def chars_per_s(self) -> float:
+        return self.tau * self.B / median(self.wall)
+
+    @property
+    def s_per_epoch(self) -> float:
+        return self.chunks * median(self.wall)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        figures = ("ms_per_update", "ms_iqr", "cpu_ms", "chars_per_s", "s_per_epoch")
+        return asdict(self) | {f: getattr(self, f) for f in figures}
+
+
+def paired(a: Result, b: Result, of: str = "wall") -> tuple[float, float, float]:
+    """a's time over b's (wall or cpu), round by round: the median ratio and its interquartile range."""
+    return spread(x / y for x, y in zip(getattr(a, of), getattr(b, of)))
 
 
 class Contender:
     """Something that trains update after update on the text: a backend, or a yardstick."""
 
-    def __init__(self, name: str, step, h0, streams: Streams):
+    def __init__(self, name: str, step, h0, streams: Streams, library: str = "numpy"):
         """step(x, y, h) -> (loss, h) takes one update; h0 is the first hidden state."""
-        self.name, self._step, self._h, self._streams = name, step, h0, streams
+        self.name, self.library, self._step, self._h, self._streams = name, library, step, h0, streams
+        self._i = 0  # the next chunk
 
-    def update(self, i: int) -> None:
-        x, y = self._streams.chunk(i % self._streams.chunks)
+    def update(self) -> None:
+        x, y = self._streams.chunk(self._i % self._streams.chunks)
         _, self._h = self._step(x, y, self._h)  # the loss is a float: each update ends synchronised
+        self._i += 1
 
 
 def backend_contender(
@@ -60,7 +101,8 @@ def backend_contender(
     state = backend.to_device(np.zeros(opt_state_size(opt, theta0.size)))
     h0 = backend.to_device(np.zeros((backend.layout.m, streams.B)))
     t = itertools.count(1)  # the update count, for Adam's bias correction
-    return Contender(name, lambda x, y, h: backend.step(theta, state, x, y, h, opt, next(t)), h0, streams)
+    step = lambda x, y, h: backend.step(theta, state, x, y, h, opt, next(t))  # noqa: E731
+    return Contender(name, step, h0, streams, backend.name)
 
 
 def min_char_contender(layout: Layout, dtype: str, theta0: np.ndarray, streams: Streams) -> Contender:
@@ -69,23 +111,39 @@ def min_char_contender(layout: Layout, dtype: str, theta0: np.ndarray, streams: 
     return Contender(YARDSTICK, lambda x, y, h: rnn.step(x[:, 0], y[:, 0], h, 0.1), h0, streams)
 
 
+def warm_up(c: Contender, warmup: int, budget: float | None) -> float:
+    """c's first updates (buffers, caches and threads settle): `warmup` of them, or fewer once they
+    have taken `budget` seconds (at least two); the seconds the last one took."""
+    start = time.perf_counter()
+    for i in range(max(warmup, 2)):
+        t0 = time.perf_counter()
+        c.update()
+        last = time.perf_counter() - t0
+        if i + 1 >= warmup or (budget is not None and i >= 1 and time.perf_counter() - start > budget):
+            break
+    return last
+
+
 def measure(
-    contenders: list[Contender], updates: int, rounds: int, warmup: int
-) -> dict[str, list[tuple[float, float]]]:
-    """(wall, cpu) seconds per update of each contender in each round, taken in turns. cpu is the
-    process's CPU time: it leaves out the time the process waited for a core."""
+    contenders: list[Contender], updates: int, rounds: int, warmup: int, budget: float | None = None
+) -> dict[str, tuple[int, list[float], list[float]]]:
+    """Each contender's updates per round and its (wall, cpu) seconds per update in each round,
+    taken in turns. cpu is the process's CPU time: it leaves out the time it waited for a core.
+    budget: the seconds one round of a contender should take; a slow contender takes fewer
+    updates per round (at least one)."""
+    n = {}
     for c in contenders:
-        for i in range(warmup):
-            c.update(i)
-    times = {c.name: [] for c in contenders}
-    for r in range(rounds):
+        last = warm_up(c, warmup, budget)
+        n[c.name] = updates if budget is None else max(1, min(updates, int(budget / max(last, 1e-9))))
+    wall, cpu = ({c.name: [] for c in contenders} for _ in range(2))
+    for _ in range(rounds):
         for c in contenders:
-            start = warmup + r * updates
             t0, c0 = time.perf_counter(), time.process_time()
-            for i in range(start, start + updates):
-                c.update(i)
-            times[c.name].append(((time.perf_counter() - t0) / updates, (time.process_time() - c0) / updates))
-    return times
+            for _ in range(n[c.name]):
+                c.update()
+            wall[c.name].append((time.perf_counter() - t0) / n[c.name])
+            cpu[c.name].append((time.process_time() - c0) / n[c.name])
+    return {name: (n[name], wall[name], cpu[name]) for name in n}
 
 
 def run(
@@ -94,94 +152,28 @@ def run(
     dtypes: list[str],
     sizes: list[int],
     batches: list[int],
-    tau: int = 25,
+    taus: list[int] = (25,),
     updates: int = 50,
     rounds: int = 40,
     warmup: int = 30,
+    budget: float | None = None,
     report=lambda result: None,
 ) -> list[Result]:
-    """Time every contender at every (dtype, m, B), all from the same initial weights."""
+    """Time every contender at every (dtype, m, B, tau), all from the same initial weights."""
     results = []
-    for dtype in dtypes:
-        for m in sizes:
-            layout = Layout(corpus.K, m)
-            theta0 = init_theta(layout, 0.01, seed=1)  # the CLI's default seed
-            for B in batches:
-                streams = Streams(corpus.ids, tau, B)
-                contenders = make_contenders(layout, dtype, theta0, streams)
-                for name, t in measure(contenders, updates, rounds, warmup).items():
-                    wall, cpu = [w for w, _ in t], [c for _, c in t]
-                    s = min(wall)
-                    ms = [1e3 * s, 1e3 * median(wall), 1e3 * max(wall), 1e3 * median(cpu)]
-                    r = Result(name, dtype, m, B, *ms, tau * B / s, streams.chunks * s)
-                    results.append(r)
-                    report(r)
+    for dtype, m in itertools.product(dtypes, sizes):
+        layout = Layout(corpus.K, m)
+        theta0 = init_theta(layout, 0.01, seed=1)  # the CLI's default seed
+        for B, tau in itertools.product(batches, taus):
+            streams = Streams(corpus.ids, tau, B)
+            contenders = make_contenders(layout, dtype, theta0, streams)
+            times = measure(contenders, updates, rounds, warmup, budget)
+            threads = library_threads()
+            for c in contenders:
+                n, wall, cpu = times[c.name]
+                r = Result(
+                    c.name, c.library, dtype, m, B, tau, n, streams.chunks, (*wall,), (*cpu,), threads.get(c.library)
+                )
+                results.append(r)
+                report(r)
     return results
-
-
-def header(corpus: Corpus, tau: int, updates: int, rounds: int, when: str) -> str:
-    """What `bench` prints above its table: what was run, and which statistic the table shows."""
-    return (
-        f"bench {when}, corpus {corpus.name} (K={corpus.K}), seq_length={tau}, {updates} updates x {rounds} "
-        f"rounds per contender\nms/update: the fastest round; median and slowest rounds beside it (the spread); "
-        f"cpu ms: the process's CPU time per update, median round\n"
-        f"{'contender':<23}{'dtype':<9}{'m':>6}{'B':>5}{'ms/update':>11}{'median':>9}{'slowest':>9}"
-        f"{'cpu ms':>9}{'chars/s':>12}{'s/epoch':>10}"
-    )
-
-
-def row(r: Result) -> str:
-    """One line of `bench`'s table."""
-    return (
-        f"{r.name:<23}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.ms_per_update:>11.4f}{r.ms_median:>9.4f}{r.ms_max:>9.4f}{r.cpu_ms_median:>9.4f}"
-        f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
-    )
-
-
-def speedups(results: list[Result]) -> list[tuple[Result, float]]:
-    """Each backend's result with how many times as fast it is as the yardstick at its sizes."""
-    base = {(r.dtype, r.m, r.B): r.ms_per_update for r in results if r.name == YARDSTICK}
-    return [
-        (r, base[key] / r.ms_per_update)
-        for r in results
-        if r.name != YARDSTICK and (key := (r.dtype, r.m, r.B)) in base
-    ]
-
-
-def plot(results: list[Result], path, title: str) -> None:
-    """Grouped bars: ms per update of each contender (fastest round), a whisker up to the median round."""
-    import matplotlib
-    import matplotlib.ticker
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    groups = list(dict.fromkeys((r.dtype, r.m, r.B) for r in results))
-    names = list(dict.fromkeys(r.name for r in results))
-    width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(groups) + 3), 4.5), layout="constrained")
-    for j, name in enumerate(names):
-        xs, ys, up = [], [], []
-        for i, g in enumerate(groups):
-            for r in results:
-                if (r.dtype, r.m, r.B) == g and r.name == name:
-                    xs.append(i + j * width)
-                    ys.append(r.ms_per_update)
-                    up.append(r.ms_median - r.ms_per_update)
-        bars = ax.bar(xs, ys, width, label=name)
-        ax.errorbar(xs, ys, yerr=[[0] * len(up), up], fmt="none", ecolor="k", elinewidth=0.8, capsize=2)
-        ax.bar_label(bars, fmt="%.3g", fontsize=7, label_type="center")
-    ax.set_xlim(-width, len(groups) - 1 + 0.8)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))])
-    ax.set_xticklabels([f"{d}\nm={m}, B={B}" for d, m, B in groups])
-    ax.set_ylabel("ms per update, fastest round\n(whisker: up to the median round; lower is better)")
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=0.5 * min(r.ms_per_update for r in results))  # room for the smallest bar's label
-    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.grid(axis="y", which="major", lw=0.4, alpha=0.5)
-    ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -10,7 +10,7 @@ import backends
 from common.contract import Layout
 from common.errors import BadInput
 from common.run.presets import PRESETS
-from common.tools import bench
+from common.tools import bench, machine
 
 OPTIMIZERS = {"adagrad": PRESETS["classic"].opt, "adam": PRESETS["2025"].opt}  # each with its handout's values
 
@@ -49,21 +49,32 @@ def contenders(names: list[str], device: str | None, yardstick: bool, K: int, op
             from backends.torch_nn import NNRNN
 
             net = NNRNN(layout, dt, device or backends.load("torch", layout, dt).device, theta0)
-            out.append(bench.Contender("torch.nn.RNN", net.step, net.zeros(streams.B), streams))
+            out.append(bench.Contender("torch.nn.RNN", net.step, net.zeros(streams.B), streams, "torch"))
         return out
 
     return make
 
 
+def libraries(names: list[str]) -> dict[str, str]:
+    """A line for each library the contenders run on (numpy always: min-char-rnn): version, BLAS, threads."""
+    lines = {"numpy": machine.numpy_blas()}
+    if "torch" in names:
+        from backends.torch_threads import describe
+
+        lines["torch"] = describe()
+    return lines
+
+
 def optimizer_ratios(results: list[bench.Result]) -> list[str]:
-    """Adam's time per update over AdaGrad's, per variant and size: fastest rounds (slowest beside), CPU time."""
-    by = {(r.name, r.dtype, r.m, r.B): r for r in results}
+    """Adam's time per update over AdaGrad's, per variant and size: medians of paired rounds, wall and CPU time."""
+    by = {(r.name, r.dtype, r.m, r.B, r.tau): r for r in results}
     lines = []
-    for (name, dt, m, B), adam in by.items():
-        if name.endswith("/adam") and (base := by.get((name[: -len("adam")] + "adagrad", dt, m, B))):
+    for (name, dt, m, B, tau), adam in by.items():
+        if name.endswith("/adam") and (base := by.get((name[: -len("adam")] + "adagrad", dt, m, B, tau))):
+            wall, q1, q3 = bench.paired(adam, base)
+            cpu = bench.paired(adam, base, "cpu")[0]
             lines.append(
-                f"{name[:-5]} ({dt}, m={m}, B={B}): Adam / AdaGrad = {adam.ms_per_update / base.ms_per_update:.3f} "
-                f"fastest rounds ({adam.ms_per_update:.4f} ms, slowest {adam.ms_max:.4f}; {base.ms_per_update:.4f} ms, "
-                f"slowest {base.ms_max:.4f}), {adam.cpu_ms_median / base.cpu_ms_median:.3f} in CPU time"
+                f"{name[:-5]} ({dt}, m={m}, B={B}): Adam / AdaGrad = {wall:.3f} [{q1:.3f}-{q3:.3f}] in paired rounds "
+                f"({adam.ms_per_update:.4f} ms against {base.ms_per_update:.4f}, median rounds), {cpu:.3f} in CPU time"
             )
     return lines
