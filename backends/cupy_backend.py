@@ -14,8 +14,10 @@ kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.
 - clipping and AdaGrad, eqs. (11)-(12), or clipping and Adam, eqs. (16)-(18), are one
   elementwise kernel over the flat theta.
 
-18 launches per update instead of 191 (m = 100, B = 1, tau = 25). No GPU has run this file in
-this project; every test run executes it, kernels included, on the CPU stand-in (docs: gpu.md).
+21 launches per update instead of 203 (m = 100, B = 1, tau = 25). kernels="persistent" makes it
+one: the whole update in one block of one launch (backends/cupy_persistent.py). The fused and
+persistent kernels also draw samples (predict). No GPU has run this file in this project; every
+test run executes it, kernels included, on the CPU stand-in (docs: gpu.md).
 """
 
 from pathlib import Path
@@ -57,8 +59,12 @@ class CupyBackend(NumpyBackend):
         super().__init__(layout, dtype)
         self.kernels = kernels
         self.device = f"cuda:{cupy.cuda.Device().id}"
-        if kernels == "fused":
+        if kernels != "plain":
             self._compile()
+        if kernels == "persistent":
+            from backends.cupy_persistent import Persistent
+
+            self._persistent = Persistent(self)  # one BadInput line if W and V alone do not fit in a block
 
     @staticmethod
     def why_not(**options) -> str | None:
@@ -122,6 +128,8 @@ class CupyBackend(NumpyBackend):
     def forward(self, theta, x, y, h0):
         if self.kernels == "plain":
             return super().forward(theta, x, y, h0)
+        if self.kernels == "persistent":
+            return self._persistent.forward(theta, x, y, h0)
         cp, i32 = self.xp, np.int32
         U, W, V, b, c = self.layout.views(theta)
         x, y = self._ints(x), self._ints(y)
@@ -149,6 +157,8 @@ class CupyBackend(NumpyBackend):
     def backward(self, theta, cache):
         if self.kernels == "plain":
             return super().backward(theta, cache)
+        if self.kernels == "persistent":
+            return self._persistent.gradient(theta, cache)  # its own BPTT, written out before any update
         cp, i32 = self.xp, np.int32
         U, W, V, b, c = self.layout.views(theta)
         x, H, Hr, GT = cache
@@ -186,3 +196,22 @@ class CupyBackend(NumpyBackend):
             self._k_adam(step, c2, b1, 1 - b1, b2, 1 - b2, opt.eps, clip, grad, theta, state[:n], state[n:])
 
     # --8<-- [end:update]
+    def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
+        if self.kernels == "persistent":  # forward, BPTT and the update in one launch
+            return self._persistent.step(theta, state, x, y, h0, opt, t, scale)
+        return super().step(theta, state, x, y, h0, opt, t, scale)
+
+    def predict(self, theta, h, x):
+        """Eqs. (1)-(3) for one character through the kernels: samples are drawn from what they compute."""
+        if self.kernels == "persistent":
+            return self._persistent.logits(theta, h, x)
+        if self.kernels == "plain" or not self._recurrent_kernels:
+            return super().predict(theta, h, x)
+        cp, i32, m = self.xp, np.int32, self.layout.m
+        U, W, V, b, c = self.layout.views(theta)
+        H = cp.empty((2, m, 1), dtype=self.dtype)
+        args = (U.T, cp.ascontiguousarray(W.T), b, self._ints(np.array([[x]])), cp.ascontiguousarray(h, self.dtype))
+        args += (H, i32(1), i32(m), i32(1), i32(self._w_in_shared))
+        self._k_forward((1,), (self._threads,), args, shared_mem=self._shared)  # eqs. (1)-(2)
+        o = V @ H[1] + c  # (K, 1)  eq. (3)
+        return H[1], self.to_host(o[:, 0]).astype(np.float64)
