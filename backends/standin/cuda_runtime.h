@@ -51,7 +51,7 @@ static Fiber* fibers;
 static char* stacks;
 static int capacity;  // fibers and stacks allocated
 static const size_t STACK = 64 * 1024;
-static const int MAX_FIBERS = 4096;  // threads of the blocks interleaved at once (random order)
+static const int MAX_FIBERS = 2048;  // threads of the blocks interleaved at once (random order)
 static int current;
 static void (*body)();
 unsigned char* shared_memory;  // the running thread's block's dynamic shared memory, for `extern __shared__`

@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SOURCE = Path(__file__).parent.parent / "cupy_kernels.cu"
+SOURCES = [Path(__file__).parent.parent / name for name in ("cupy_kernels.cu", "cupy_persistent.cu")]
+MOST_THREADS = {"rnn_forward": 1024, "rnn_backward": 1024, "softmax_xent": 128, "rnn_step": 1024}  # see the backend
 REGISTER_FILE = 65536  # 32-bit registers per SM, and per block, on sm_80 and sm_90
 ARCHS = ("sm_80", "sm_90")
 REALS = ("float", "double")
@@ -30,26 +31,16 @@ def nvcc() -> str | None:
 
 
 def usage(arch: str, real: str) -> dict[str, tuple[int, int]]:
-    """kernel -> (registers per thread, spilled bytes) for one architecture and REAL."""
-    with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run(
-            [
-                nvcc(),
-                f"-DREAL={real}",
-                f"--gpu-architecture={arch}",
-                "-Xptxas",
-                "-v",
-                "-c",
-                "-o",
-                f"{tmp}/k.o",
-                str(SOURCE),
-            ],
-            capture_output=True,
-            text=True,
-        )
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return {name: (int(regs), int(st) + int(ld)) for name, st, ld, regs in ENTRY.findall(r.stderr)}
+    """kernel -> (registers per thread, spilled bytes) for one architecture and REAL, over both sources."""
+    out = {}
+    for source in SOURCES:
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [nvcc(), f"-DREAL={real}", f"--gpu-architecture={arch}", "-Xptxas", "-v", "-c"]
+            r = subprocess.run([*command, "-o", f"{tmp}/k.o", str(source)], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        out |= {name: (int(regs), int(st) + int(ld)) for name, st, ld, regs in ENTRY.findall(r.stderr)}
+    return out
 
 
 def table(threads: dict[str, int]) -> list[tuple[str, str, str, int, int, int]]:
@@ -63,7 +54,7 @@ def table(threads: dict[str, int]) -> list[tuple[str, str, str, int, int, int]]:
 
 
 if __name__ == "__main__":
-    most = {"rnn_forward": 1024, "rnn_backward": 1024, "softmax_xent": 128}  # see the backend's _compile
+    most = MOST_THREADS
     print(
         f"{'arch':<7}{'REAL':<8}{'kernel':<14}{'registers':>10}{'spilled':>9}{'x threads':>11}  (limit {REGISTER_FILE})"
     )
