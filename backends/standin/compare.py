@@ -87,7 +87,7 @@ def largest(kernels: str, dtype: str) -> dict[str, float]:
 if __name__ == "__main__":  # python -m backends.standin.compare: the largest differences over the tests' cases
     from backends import standin
 
-    print(f"largest ||cupy - numpy|| / ||numpy|| of one update, over (K, m, B, tau) in {CASES} (persistent: {PERSISTENT_CASES})")
+    print(f"largest ||cupy - numpy|| / ||numpy||, (K, m, B, tau) in {CASES}, persistent {PERSISTENT_CASES}")
     print(f"{'kernels':<11}{'dtype':<9}" + "".join(f"{k:>10}" for k in NAMES))
     with standin.installed():
         for kernels in ("persistent", "fused", "plain"):

@@ -96,7 +96,8 @@ def translate(code: str, options: tuple[str, ...]) -> str:
             f'extern "C" int standin_launch_{name}(void** args, const unsigned* grid, const unsigned* block,'
             " size_t shared, size_t guard, int mode, unsigned long long seed, int poison, char* err, size_t errlen) {",
             f"    standin_args_{name} = args;",
-            f"    return standin::run(standin_body_{name}, grid, block, shared, guard, mode, seed, poison, err, errlen);",
+            f"    return standin::run(standin_body_{name}, grid, block, shared, guard, mode, seed, poison, err,"
+            " errlen);",
             "}",
         ]
     return "\n".join(lines) + "\n"

@@ -26,9 +26,17 @@ BUGS = {  # kernels -> (what, the text as written, the broken text)
         ("forward reads h[m] (loop to j <= m)", "j < m; ++j) a += w", "j <= m; ++j) a += w"),
         ("backward reads h_t of step t-1", "ht = H[((t + 1) * m + i) * B + s];", "ht = H[(t * m + i) * B + s];"),
         ("softmax adds c to K + 1 logits", "k < K; k += n) {\n        o[k] +=", "k <= K; k += n) {\n        o[k] +="),
-        ("max reduction starts at the wrong stride", "half = n / 2; half > 0; half /= 2) {\n        if (tid < half) red[tid] = fmax", "half = n / 4; half > 0; half /= 2) {\n        if (tid < half) red[tid] = fmax"),
+        (
+            "max reduction starts at the wrong stride",
+            "half = n / 2; half > 0; half /= 2) {\n        if (tid < half) red[tid] = fmax",
+            "half = n / 4; half > 0; half /= 2) {\n        if (tid < half) red[tid] = fmax",
+        ),
         ("max reads red[] entries nobody wrote", "    red[tid] = mx;", "    if (tid < K) red[tid] = mx;"),
-        ("every block adds its loss into loss[0]", "if (tid == 0) loss[blockIdx.x] = log(sum) - oy;", "if (tid == 0) {\n        loss[blockIdx.x] = 0;\n        loss[0] += log(sum) - oy;\n    }"),
+        (
+            "every block adds its loss into loss[0]",
+            "if (tid == 0) loss[blockIdx.x] = log(sum) - oy;",
+            "if (tid == 0) {\n        loss[blockIdx.x] = 0;\n        loss[0] += log(sum) - oy;\n    }",
+        ),
     ],
     "persistent": [
         ("load: W's last entry missed", "k < m * m; k += T) WT[", "k < m * m - 1; k += T) WT["),
@@ -40,7 +48,11 @@ BUGS = {  # kernels -> (what, the text as written, the broken text)
         ("backward: V^T g_t misses the last output", "k < K; ++k) d += VT", "k < K - 1; ++k) d += VT"),
         ("backward: partial sums read da[m]", "i < m; i += Q) sum += WT", "i <= m; i += Q) sum += WT"),
         ("backward: tanh' of h_{t-1}", "const REAL* h = H + (t + 1) * Bm;   // h_t", "const REAL* h = H + t * Bm;"),
-        ("gradient: dW pairs da_t with h_t", "g += DA[col * m + i] * H[col * m + j]", "g += DA[col * m + i] * H[(col + B) * m + j]"),
+        (
+            "gradient: dW pairs da_t with h_t",
+            "g += DA[col * m + i] * H[col * m + j]",
+            "g += DA[col * m + i] * H[(col + B) * m + j]",
+        ),
         ("update: the clip bound doubled", "g = fmin(fmax(g, -clip), clip)", "g = fmin(fmax(g, -2 * clip), 2 * clip)"),
     ],
 }

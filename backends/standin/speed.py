@@ -1,4 +1,4 @@
-"""What one update would cost on an H100: an estimate from the stand-in's counts, never a measurement (docs: gpu.md#speed-model).
+"""What one update would cost on an H100: estimated from the stand-in's counts, not measured (docs: gpu.md#speed-model).
 
     microseconds = launches x LAUNCH + copies x COPY + syncs x SYNC + the dependent chain + memory traffic
 
@@ -39,7 +39,7 @@ CONSTANTS = {
     "SHARED_LATENCY": Constant(34, "cycles", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an L1 hit, 34.2 cycles"),
     "L2_LATENCY": Constant(265, "cycles", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an L2 hit, 265 cycles"),
     "FMA_LATENCY": Constant(8, "cycles", f"{GPU_BENCHES}, README (cuda-incore): DFMA latency 8 cycles on a V100"),
-    "MATH_LATENCY": Constant(112, "cycles", "assumption: tanh, exp or log as long as one DDIV, 112 cycles (V100, ibid.)"),
+    "MATH_LATENCY": Constant(112, "cycles", "assumption: tanh, exp or log as long as a DDIV, 112 cycles (V100, ibid.)"),
     "BARRIER": Constant(34, "cycles", "assumption: one __syncthreads() as long as one shared-memory round trip"),
     "SHARED_BANDWIDTH": Constant(128, "bytes/cycle", f"{GPU_BENCHES}, README (gpu-cache): close to 128 B/cycle/SM"),
 }
@@ -100,9 +100,9 @@ def numpy_microseconds(K: int, m: int, B: int, tau: int, rounds: int = 7, update
     theta, mem, h = init_theta(layout, 0.01, seed=1), np.zeros(layout.size), np.zeros((m, B))
     x = np.random.default_rng(0).integers(0, K, (tau + 1, B))
     opt, times = Optimizer(), []
-    for r in range(rounds + 1):  # the first round warms up
+    for _ in range(rounds + 1):  # the first round warms up
         t0 = time.perf_counter()
-        for _ in range(updates):
+        for _update in range(updates):
             _, h = backend.step(theta, mem, x[:-1], x[1:], h, opt, 1)
         times.append((time.perf_counter() - t0) / updates * 1e6)
     fastest, *_, slowest = sorted(times[1:])
