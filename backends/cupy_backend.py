@@ -32,6 +32,7 @@ from common.errors import BadInput
 
 KERNELS = CHOICES["kernels"]  # the choices, from the one list in backends/__init__.py
 SOURCE = Path(__file__).with_name("cupy_kernels.cu")
+CLIP = "if (clip > 0) g = fmin(fmax(g, -clip), clip);"  # eq. (11), g clipped in place; clip 0: none
 
 
 class FusedCache(NamedTuple):
@@ -106,17 +107,16 @@ class CupyBackend(NumpyBackend):
         if self._shared > 48 * 1024:  # above 48 KB a kernel must ask for its shared memory
             self._k_forward.max_dynamic_shared_size_bytes = self._shared
             self._k_backward.max_dynamic_shared_size_bytes = self._shared
-        clip = "if (clip > 0) g = fmin(fmax(g, -clip), clip);"  # eq. (11), g clipped in place; clip 0: none
         self._k_adagrad = cp.ElementwiseKernel(
             "T eta, T clip, T eps",
             "T g, T theta, T mem",
-            clip + "mem += g * g; theta -= g / sqrt(mem + eps) * eta;",
+            CLIP + "mem += g * g; theta -= g / sqrt(mem + eps) * eta;",
             "rnn_adagrad_clip",
         )  # eqs. (11)-(12) in one pass; NumPy's order of operations
         self._k_adam = cp.ElementwiseKernel(
             "T step, T c2, T b1, T omb1, T b2, T omb2, T eps, T clip",
             "T g, T theta, T mo, T v",
-            clip + "mo = mo * b1 + omb1 * g; v = v * b2 + omb2 * g * g; theta -= mo / (sqrt(v) / c2 + eps) * step;",
+            CLIP + "mo = mo * b1 + omb1 * g; v = v * b2 + omb2 * g * g; theta -= mo / (sqrt(v) / c2 + eps) * step;",
             "rnn_adam_clip",
         )  # eqs. (16)-(18) in one pass: read g, theta, m, v once, write them once; NumPy's order of operations
         self._k_tanh_step = cp.ElementwiseKernel("T u, T a", "T h", "h = tanh(u + a)", "rnn_tanh_step")

@@ -68,8 +68,8 @@ class Persistent:
                 "--kernels fused and --kernels plain still work"
             )
 
-    def launch(self, theta, state, io, t0, t1, h0, h_out, loss, out, mode, opt=None, t=1, scale=1.0):
-        """One launch of rnn_step on steps t0 ... t1-1 of the chunk in io."""
+    def launch(self, theta, state, xy, t0, t1, h0, h_out, loss, out, mode, opt=None, t=1, scale=1.0):
+        """One launch of rnn_step on steps t0 ... t1-1 of the chunk xy (2, tau, B) on the device."""
         K, m = self.layout.K, self.layout.m
         tau, B = t1 - t0, h0.shape[1]
         Q = threads_per_row(m, B)
@@ -82,14 +82,18 @@ class Persistent:
             hyper = (eta, clip, opt.eps, opt.beta1, 1 - opt.beta1, opt.beta2, 1 - opt.beta2, c2, scale)
         else:
             hyper = (0.0 if opt is None else opt.eta, clip, 0.0 if opt is None else opt.eps, 0, 0, 0, 0, 1, scale)
-        x, y = io.xy[0, t0:t1], io.xy[1, t0:t1]
+        x, y = xy[0, t0:t1], xy[1, t0:t1]
         args = (theta, state, x, y, h0, h_out, loss, out, i32(tau), i32(m), i32(K), i32(B), i32(Q), i32(mode))
         args += (i32(adam), *(r(v) for v in hyper))
         shared = shared_bytes(m, K, tau, B, self.dtype.itemsize)
         self.kernel((1,), (threads,), args, shared_mem=shared)
 
     def io(self, x: np.ndarray, y: np.ndarray, pieces: int = 1):
-        """x and y on the device through one asynchronous copy from pinned memory; a loss buffer per piece."""
+        """x and y on the device through one asynchronous copy from pinned memory; a loss buffer per piece.
+
+        Every caller reads a result back (a wait) before it returns, so the copy is done before
+        the next call writes the pinned buffer again.
+        """
         key = (x.shape, pieces)
         if key not in self.buffers:
             cp = self.cp
@@ -106,7 +110,7 @@ class Persistent:
         tau, B = x.shape
         self.check(tau, B)
         io, h = self.io(x, y), self.cp.empty((self.layout.m, B), self.dtype)
-        self.launch(theta, state, io, 0, tau, h0, h, io.loss, self.nothing, UPDATE, opt, t, scale)
+        self.launch(theta, state, io.xy, 0, tau, h0, h, io.loss, self.nothing, UPDATE, opt, t, scale)
         return scale * float(io.loss.get(out=io.host_loss)[0]), h
 
     def forward(self, theta, x, y, h0):
@@ -120,7 +124,7 @@ class Persistent:
         for p, t0 in enumerate(starts):
             h_next = self.cp.empty((self.layout.m, B), self.dtype)
             t1 = min(tau, t0 + piece)
-            self.launch(theta, self.nothing, io, t0, t1, h, h_next, io.loss[p : p + 1], self.nothing, LOSS)
+            self.launch(theta, self.nothing, io.xy, t0, t1, h, h_next, io.loss[p : p + 1], self.nothing, LOSS)
             h = h_next
         loss = float(io.loss.get(out=io.host_loss).astype(np.float64).sum())
         return loss, Cache(x, y, h0, h[None])
@@ -129,9 +133,9 @@ class Persistent:
         """The kernel's own BPTT: the unclipped gradient of the summed loss, before any update."""
         tau, B = cache.x.shape
         self.check(tau, B)
-        io, grad = self.io(cache.x, cache.y), self.cp.empty(theta.shape, self.dtype)
-        h = self.cp.empty((self.layout.m, B), self.dtype)
-        self.launch(theta, self.nothing, io, 0, tau, cache.h0, h, io.loss, grad, GRADIENT)
+        xy = self.cp.asarray(np.stack((cache.x, cache.y)).astype(np.int64))  # no wait follows: not the pinned buffer
+        grad, h = self.cp.empty(theta.shape, self.dtype), self.cp.empty((self.layout.m, B), self.dtype)
+        self.launch(theta, self.nothing, xy, 0, tau, cache.h0, h, self.cp.empty(1, self.dtype), grad, GRADIENT)
         return grad
 
     def logits(self, theta, h, x: int):
@@ -140,7 +144,7 @@ class Persistent:
         io = self.io(ids, ids)
         h_next, o = self.cp.empty((self.layout.m, 1), self.dtype), self.cp.empty((self.layout.K, 1), self.dtype)
         h = self.cp.ascontiguousarray(h, self.dtype)
-        self.launch(theta, self.nothing, io, 0, 1, h, h_next, self.nothing, o, LOGITS)
+        self.launch(theta, self.nothing, io.xy, 0, 1, h, h_next, self.nothing, o, LOGITS)
         return h_next, o.get()[:, 0].astype(np.float64)
 
     def steps_that_fit(self, B: int) -> int:

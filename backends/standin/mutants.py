@@ -72,15 +72,15 @@ class Case:
     limit: int = kernels.OPTIN_SHARED  # 0: the fused kernels read W from global memory
 
 
-ADAM_THAT_CLIPS = Optimizer("adam", 0.01, clip=0.5)  # gradients peak near 1.9: many entries are clipped
+ADAM_THAT_CLIPS = Optimizer("adam", 0.01, clip=0.5)  # the summed loss's gradients peak near 2: many are clipped
 CASES = {
     "fused": [
         Case(80, 100, 2, 8),
         Case(42, 100, 2, 8, limit=0),
-        Case(80, 16, 2, 8, ADAM_THAT_CLIPS, 1 / 8),
+        Case(80, 16, 2, 8, ADAM_THAT_CLIPS),
         Case(80, 16, 2, 8, logits=LARGE),
     ],
-    "persistent": [Case(80, 32, 2, 8), Case(42, 16, 3, 8, ADAM_THAT_CLIPS, 1 / 8), Case(80, 16, 2, 8, logits=LARGE)],
+    "persistent": [Case(80, 32, 2, 8), Case(42, 16, 3, 8, ADAM_THAT_CLIPS), Case(80, 16, 2, 8, logits=LARGE)],
 }
 
 
