@@ -3,7 +3,7 @@
 kernels="plain" is the NumPy backend's body run with xp = cupy, unchanged: CuPy is almost a
 drop-in for NumPy. It is also slow at batch 1, and why is the lesson: each NumPy call becomes a
 kernel launch (commonly quoted at a few microseconds; never timed here), and an update makes
-191 of them, most of them on 100 numbers (counted on the CPU stand-in: python cli.py launches).
+203 of them, most of them on 100 numbers (counted on the CPU stand-in: python cli.py launches).
 kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
 
 - the recurrence of a whole chunk, eqs. (1)-(2), is one launch, and BPTT's, eqs. (8)-(9) with

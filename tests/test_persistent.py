@@ -23,6 +23,7 @@ from tests.test_cupy import TOLERANCE
 cupy_here = test_cupy.cupy_here  # the fixture: the stand-in, or (marked gpu) a real GPU
 
 ADAM_2025 = Optimizer("adam", 0.001, None)  # the 2025 handout: Adam, no clipping, the mean loss
+TEN_UPDATES = {"float64": 1e-13, "float32": 3e-5}  # float32: 2.5 times the largest measured, fused's 1.2e-5
 
 
 @pytest.mark.parametrize(
@@ -53,8 +54,9 @@ def test_persistent_one_update_of_the_2025_preset_equals_numpy(cupy_here, dtype)
 def test_persistent_and_fused_ten_updates_follow_numpy(cupy_here, corpus, kernels_name, dtype, opt, scale):
     """Ten updates on consecutive chunks, h carried over, m = 32, B = 1, from well-conditioned weights, M = 0.01.
 
-    From there rounding differences stay at rounding: measured within 5e-15 (float64) and 6e-6
-    (float32) of NumPy after ten. From sigma = 0.01 and M = 0 they grow (test_cupy.py's test).
+    From there rounding differences stay near rounding. Measured after ten (the loss, theta, the
+    optimizer's state, h): persistent within 8.2e-15 (float64) and 5.7e-6 (float32) of NumPy, fused
+    within 4.1e-14 and 1.2e-5 (its h). From sigma = 0.01 and M = 0 they grow (test_cupy.py's test).
     """
     layout, streams, B = Layout(corpus.K, 32), Streams(corpus.ids, 25, 1), 1
     runs = []
@@ -67,7 +69,7 @@ def test_persistent_and_fused_ten_updates_follow_numpy(cupy_here, corpus, kernel
             losses.append(loss)
         runs.append([np.array(losses), backend.to_host(theta), backend.to_host(mem), backend.to_host(h)])
     for ours, ref in zip(*runs):
-        assert np.linalg.norm(ours - ref) / np.linalg.norm(ref) < TOLERANCE[dtype]
+        assert np.linalg.norm(ours - ref) / np.linalg.norm(ref) < TEN_UPDATES[dtype]
 
 
 def test_persistent_gradient_check_sees_the_kernels_own_bptt(standin_cupy, monkeypatch, tmp_path):

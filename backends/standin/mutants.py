@@ -125,6 +125,26 @@ def verdict(name: str, source: str, cases: list[Case] | None = None) -> str:
             module.SOURCE, kernels.OPTIN_SHARED = saved
 
 
+RUNS = re.compile(r"between runs (\S+) \(poison (\S+)\) and (\S+) \(poison (\S+)\)")
+
+
+def kind(verdict: str) -> str:
+    """A verdict in a few words: which check caught the mutant."""
+    if verdict == "not caught":
+        return "**not caught**"
+    if verdict.startswith("differs from NumPy"):
+        return "differs from NumPy" + (" (inf, NaN)" if "inf" in verdict or "nan" in verdict else "")
+    if verdict.startswith("RaceError"):
+        order1, poison1, order2, poison2 = RUNS.search(verdict).groups()
+        return "race (thread order)" if order1 != order2 else "unwritten read (poison)"
+    if verdict.startswith("OverrunError"):
+        return "write past an array"
+    for words in ("divergent barriers", "exited while", "dynamic shared memory"):
+        if words in verdict:
+            return f"refused ({words})"
+    return "refused"
+
+
 def run(name: str, orders: list[str], poisons: list[str]) -> list[tuple[str, str]]:
     """(mutant, verdict) for every mutant of `name`, every launch run in these orders with these poisons."""
     saved = kernels.ORDERS, kernels.POISONS, kernels.MATRIX

@@ -85,7 +85,8 @@ def estimate(kernels: str, counts: dict, K: int, m: int, B: int, tau: int, items
         step = -(-m // Q) * fma + Q * fma + 2 * shared + 2 * barrier  # partial sums, then one thread adds them
         softmax = 2 * K * fma + 3 * math + cols * fma + 6 * barrier  # max, exp, sum, log, divide; the loss
         chain = cycles(tau * (step + math) + (tau - 1) * step + softmax)
-        bulk = (2 * cols * K * m + n * cols) * itemsize  # eq. (3), V^T g_t, the gradient of every entry
+        # eq. (3) and V^T g_t; dW, dV, db, dc; dU (each step adds da_t to one row of dU^T only)
+        bulk = (2 * cols * K * m + cols * (n - K * m) + cols * m) * itemsize
         global_bytes = (m * m + K * m + cols * m + 4 * n) * itemsize  # W, V, U x_t in; theta and M in and out
         traffic = cycles(bulk / C["SHARED_BANDWIDTH"] + global_bytes / one_block(threads))
     return Estimate(launches, copies, syncs, chain, traffic)
