@@ -13,14 +13,15 @@
 //   G     (tau, B, K)     o_t, then exp(o_t - max), then g_t = p_t - y_t
 //   DA    (tau, B, m)     V^T g_t, then da_t
 //   part  (Q, B, m)       partial sums of a matrix-vector product, Q threads per row
-//   stat  (2, cols)       per column: max, then sum; the target's shifted logit, then the loss
+//   stat  (cols,)         per column: the max, then the sum of the exps
+//   oy    (cols,)         per column: the target's shifted logit, then the column's loss
 //
 // The dependent chain is 2 tau matrix-vector products, each two phases: Q threads per row each
 // sum every Q-th term into `part`, then one thread per row adds the Q partial sums. The odd row
 // lengths let every product read shared memory without bank conflicts, whichever index runs
 // across a warp: the forward reads WT[j*ldm + i] with i running (consecutive words), the
-// backward WT[j*ldm + i] with j running (stride ldm, odd: 32 different banks); the same for V^T
-// in eq. (3) and in V^T g_t.
+// backward WT[j*ldm + i] with j running (an odd stride: no two loads of a pass in one bank);
+// the same for V^T in eq. (3) and in V^T g_t.
 
 #ifndef REAL
 #define REAL double

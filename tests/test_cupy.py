@@ -185,15 +185,17 @@ def test_ten_updates_follow_numpy(standin_cupy, monkeypatch, corpus, B, limit):
     assert np.linalg.norm(t1 - t0) / np.linalg.norm(t0) < 1e-8
 
 
-def test_identical_samples(cupy_here, corpus):
-    layout = Layout(corpus.K, 100)
+@pytest.mark.parametrize("kernels_name", ["fused", "persistent"])
+def test_identical_samples(cupy_here, corpus, kernels_name):
+    """Sampling through the kernels (predict launches them: tests/test_standin_gaps.py counts it) draws NumPy's text."""
+    layout = Layout(corpus.K, 32)
     theta = compare.conditioned_theta(layout)
     texts = []
     for backend in (
-        backends.load("cupy", layout, "float32", kernels="fused"),
+        backends.load("cupy", layout, "float32", kernels=kernels_name),
         backends.load("numpy", layout, "float32"),
     ):
-        h = backend.to_device(np.zeros((100, 1)))
+        h = backend.to_device(np.zeros((32, 1)))
         texts.append(sample(backend, backend.to_device(theta), h, [1, 2, 3], 200, np.random.default_rng(7)))
     assert texts[0] == texts[1] and len(set(texts[0])) > 5
 
