@@ -207,7 +207,14 @@ def invoke(*args):
 SMALL = ["--hidden", "16", "--seq-length", "10", "--sample-every", "40", "--checkpoint-every", "25"]
 
 
-def test_train_through_the_cli(cupy_here, tmp_path, corpus_file):
+@pytest.fixture
+def one_order(monkeypatch):
+    """A run through the CLI samples about 3,000 characters, a kernel launch each: one thread order is enough there
+    (every other test runs each kernel in three orders with three poisons)."""
+    monkeypatch.setattr(kernels, "ORDERS", ["forward"])
+
+
+def test_train_through_the_cli(cupy_here, one_order, tmp_path, corpus_file):
     out = tmp_path / "run"
     r = invoke("train", "--backend", "cupy", "--data", corpus_file, *SMALL, "--updates", 80, "--out", out)
     assert r.exit_code == 0, r.output
@@ -217,7 +224,7 @@ def test_train_through_the_cli(cupy_here, tmp_path, corpus_file):
     assert len(losses) == 80 and np.isfinite(losses).all()
 
 
-def test_checkpoint_round_trip_numpy_cupy_numpy(cupy_here, tmp_path, corpus_file):
+def test_checkpoint_round_trip_numpy_cupy_numpy(cupy_here, one_order, tmp_path, corpus_file):
     """numpy -> cupy -> numpy: each leg resumes the last one's exact state (as tests/test_resume.py for torch)."""
     ref, run = tmp_path / "ref", tmp_path / "run"
 
@@ -235,7 +242,7 @@ def test_checkpoint_round_trip_numpy_cupy_numpy(cupy_here, tmp_path, corpus_file
     np.testing.assert_allclose(ours[30:], theirs[30:], rtol=1e-10)  # cupy's updates differ by rounding only
 
 
-def test_a_wide_alphabet_corpus_trains(cupy_here, tmp_path):
+def test_a_wide_alphabet_corpus_trains(cupy_here, one_order, tmp_path):
     """K > 64: the 128-thread softmax block, through the whole training loop."""
     text = make_text() + "".join(chr(c) for c in range(33, 127)) * 3
     assert Corpus("wide", text, "0" * 64).K > 64

@@ -148,13 +148,8 @@ def test_the_forward_pass_of_a_long_text_goes_in_pieces(cupy_here):
     assert abs(l1 - l0) / l0 < 1e-13 and np.linalg.norm(h1 - h0) / np.linalg.norm(h0) < 1e-13
 
 
-SMALL = ["--hidden", 16, "--seq-length", 10, "--sample-every", 40, "--checkpoint-every", 25]
-
-
-@pytest.fixture
-def one_order(monkeypatch):
-    """A run through the CLI samples 1,400 characters, a launch each: one thread order is enough there."""
-    monkeypatch.setattr(kernels, "ORDERS", ["forward"])
+SMALL = ["--hidden", 8, "--seq-length", 10, "--sample-every", 40, "--checkpoint-every", 25]
+one_order = test_cupy.one_order  # the fixture: a run through the CLI launches a kernel per sampled character
 
 
 def test_persistent_trains_checkpoints_and_resumes_exactly(cupy_here, one_order, tmp_path, corpus_file):

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SOURCES = [Path(__file__).parent.parent / name for name in ("cupy_kernels.cu", "cupy_persistent.cu")]
@@ -31,25 +32,26 @@ def nvcc() -> str | None:
 
 
 def usage(arch: str, real: str) -> dict[str, tuple[int, int]]:
-    """kernel -> (registers per thread, spilled bytes) for one architecture and REAL, over both sources."""
-    out = {}
-    for source in SOURCES:
-        with tempfile.TemporaryDirectory() as tmp:
-            command = [nvcc(), f"-DREAL={real}", f"--gpu-architecture={arch}", "-Xptxas", "-v", "-c"]
-            r = subprocess.run([*command, "-o", f"{tmp}/k.o", str(source)], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(r.stderr)
-        out |= {name: (int(regs), int(st) + int(ld)) for name, st, ld, regs in ENTRY.findall(r.stderr)}
-    return out
+    """kernel -> (registers per thread, spilled bytes) for one architecture and REAL, both sources in one compile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        both = Path(tmp) / "both.cu"
+        both.write_text("".join(f'#include "{source}"\n' for source in SOURCES))
+        command = [nvcc(), f"-DREAL={real}", f"--gpu-architecture={arch}", "-Xptxas", "-v", "-c"]
+        r = subprocess.run([*command, "-o", f"{tmp}/k.o", str(both)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr)
+    return {name: (int(regs), int(st) + int(ld)) for name, st, ld, regs in ENTRY.findall(r.stderr)}
 
 
 def table(threads: dict[str, int]) -> list[tuple[str, str, str, int, int, int]]:
     """(arch, REAL, kernel, registers, spilled bytes, registers x the most threads the backend launches it with)."""
+    configs = [(arch, real) for arch in ARCHS for real in REALS]
+    with ThreadPoolExecutor() as pool:  # nvcc runs side by side
+        usages = pool.map(lambda config: usage(*config), configs)
     rows = []
-    for arch in ARCHS:
-        for real in REALS:
-            for name, (regs, spills) in sorted(usage(arch, real).items()):
-                rows.append((arch, real, name, regs, spills, regs * threads[name]))
+    for (arch, real), found in zip(configs, usages):
+        for name, (regs, spills) in sorted(found.items()):
+            rows.append((arch, real, name, regs, spills, regs * threads[name]))
     return rows
 
 
