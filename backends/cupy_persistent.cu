@@ -33,7 +33,27 @@
 #define LOSS 2      // loss, h_tau
 #define LOGITS 3    // h_tau, and o_tau into out (K, B)
 
-extern "C" __global__ void __launch_bounds__(1024)
+// The first phase of a matrix-vector product A v for B streams, Q threads per row: thread (q, s, o)
+// sums every Q-th term, k = q, q + Q, ..., of A[o, k] v[s, k] into part[(q*B + s)*m + o]. A is
+// read from W^T with strides (so, sk): (1, ldm) reads W itself, (ldm, 1) reads W^T.
+__device__ __forceinline__ void partial_sums(REAL* part, const REAL* A, int so, int sk, const REAL* v, int m, int B, int Q) {
+    for (int w = threadIdx.x; w < Q * B * m; w += blockDim.x) {
+        const int o = w % m, s = w / m % B, q = w / (B * m);
+        REAL sum = 0;
+        for (int k = q; k < m; k += Q) sum += A[o * so + k * sk] * v[s * m + k];
+        part[w] = sum;
+    }
+}
+
+// The second phase, after a barrier: row o's Q partial sums (o = s*m + i), added up by one thread.
+__device__ __forceinline__ REAL row_sum(const REAL* part, int o, int Bm, int Q) {
+    REAL sum = 0;
+    for (int q = 0; q < Q; ++q) sum += part[q * Bm + o];
+    return sum;
+}
+
+// One block of up to 1,024 threads per SM: ptxas keeps to 64 registers a thread, and spills none.
+extern "C" __global__ void __launch_bounds__(1024, 1)
     rnn_step(REAL* theta, REAL* state, const long long* x, const long long* y, const REAL* h0, REAL* h_out,
              REAL* loss, REAL* out, int tau, int m, int K, int B, int Q, int mode, int adam, REAL eta, REAL clip,
              REAL eps, REAL b1, REAL omb1, REAL b2, REAL omb2, REAL c2, REAL scale) {
@@ -65,18 +85,9 @@ extern "C" __global__ void __launch_bounds__(1024)
     for (int t = 0; t < tau; ++t) {
         const REAL* h = H + t * Bm;  // h_{t-1} of every stream
         REAL* a = H + (t + 1) * Bm;  // U x_t + b, then h_t
-        for (int w = tid; w < Q * Bm; w += T) {  // w = (q*B + s)*m + i
-            const int i = w % m, s = w / m % B, q = w / Bm;
-            REAL sum = 0;
-            for (int j = q; j < m; j += Q) sum += WT[j * ldm + i] * h[s * m + j];
-            part[w] = sum;
-        }
+        partial_sums(part, WT, 1, ldm, h, m, B, Q);  // W h_{t-1}: i runs across a warp, consecutive words
         __syncthreads();  // every partial sum is written
-        for (int o = tid; o < Bm; o += T) {
-            REAL sum = a[o];
-            for (int q = 0; q < Q; ++q) sum += part[q * Bm + o];
-            a[o] = tanh(sum);
-        }
+        for (int o = tid; o < Bm; o += T) a[o] = tanh(a[o] + row_sum(part, o, Bm, Q));
         __syncthreads();  // h_t is complete
     }
 
@@ -137,20 +148,12 @@ extern "C" __global__ void __launch_bounds__(1024)
     for (int t = tau - 1; t >= 0; --t) {
         REAL* da = DA + t * Bm;             // V^T g_t, then da_t
         const REAL* h = H + (t + 1) * Bm;   // h_t
-        if (t < tau - 1) {                  // every thread takes the same branch: the barrier is safe
-            const REAL* next = da + Bm;     // da_{t+1}
-            for (int w = tid; w < Q * Bm; w += T) {  // w = (q*B + s)*m + j
-                const int j = w % m, s = w / m % B, q = w / Bm;
-                REAL sum = 0;
-                for (int i = q; i < m; i += Q) sum += WT[j * ldm + i] * next[s * m + i];
-                part[w] = sum;
-            }
+        if (t < tau - 1) {  // every thread takes the same branch: the barrier is safe
+            partial_sums(part, WT, ldm, 1, da + Bm, m, B, Q);  // W^T da_{t+1}: j runs across a warp, odd stride
             __syncthreads();  // every partial sum is written
         }
         for (int o = tid; o < Bm; o += T) {
-            REAL dh = da[o];
-            if (t < tau - 1)
-                for (int q = 0; q < Q; ++q) dh += part[q * Bm + o];
+            const REAL dh = da[o] + (t < tau - 1 ? row_sum(part, o, Bm, Q) : 0);
             da[o] = dh * (1 - h[o] * h[o]);
         }
         __syncthreads();  // da_t is complete

@@ -22,7 +22,7 @@ from backends.standin.arrays import DeviceArray, check_guard, fresh, host_view, 
 MAX_THREADS = 1024  # per block, on every GPU since 2010
 STATIC_SHARED = 48 * 1024  # dynamic shared memory a kernel may use without the opt-in
 OPTIN_SHARED = 232448  # an H100's sharedMemPerBlockOptin: 227 KB
-SHARED_GUARD = 16 * 1024  # bytes after the dynamic shared memory, NaN, that a block must not write
+SHARED_GUARD = 16 * 1024  # bytes after each block's shared memory, poison, that the block must not write
 ORDERS = os.environ.get("STANDIN_ORDERS", "forward,reverse,random:1").split(",")
 POISONS = {"nan": 0xFF, "+huge": 0x7F, "-huge": 0xFE}  # bytes: NaN; 1.4e306 (3.4e38 in float32); -5.3e303 (-1.7e38)
 MATRIX = False  # True: every order with every poison (the mutant runs, at small sizes)

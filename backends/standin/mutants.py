@@ -40,13 +40,13 @@ BUGS = {  # kernels -> (what, the text as written, the broken text)
     ],
     "persistent": [
         ("load: W's last entry missed", "k < m * m; k += T) WT[", "k < m * m - 1; k += T) WT["),
-        ("forward: partial sums read h[m]", "j < m; j += Q) sum += WT", "j <= m; j += Q) sum += WT"),
-        ("forward: one partial sum left out", "q < Q; ++q) sum += part", "q < Q - 1; ++q) sum += part"),
+        ("chains: partial sums read v[m]", "k < m; k += Q) sum +=", "k <= m; k += Q) sum +="),
+        ("chains: one partial sum left out", "q < Q; ++q) sum += part", "q < Q - 1; ++q) sum += part"),
         ("output: V h_t misses the last unit", "j < m; ++j) o += VT", "j < m - 1; ++j) o += VT"),
         ("softmax: the max misses the last logit", "k < K; ++k) mx = fmax", "k < K - 1; ++k) mx = fmax"),
         ("softmax: the sum misses the last exp", "k < K; ++k) sum += G", "k < K - 1; ++k) sum += G"),
         ("backward: V^T g_t misses the last output", "k < K; ++k) d += VT", "k < K - 1; ++k) d += VT"),
-        ("backward: partial sums read da[m]", "i < m; i += Q) sum += WT", "i <= m; i += Q) sum += WT"),
+        ("forward: tanh of the input term alone", "a[o] = tanh(a[o] + row_sum(part, o, Bm, Q))", "a[o] = tanh(a[o])"),
         ("backward: tanh' of h_{t-1}", "const REAL* h = H + (t + 1) * Bm;   // h_t", "const REAL* h = H + t * Bm;"),
         (
             "gradient: dW pairs da_t with h_t",
@@ -90,7 +90,7 @@ def mutants(name: str) -> list[tuple[str, str]]:
     lines, out = code.split("\n"), []
     for n, line in enumerate(lines):
         if "__syncthreads();" in line:
-            kernel = re.findall(r"__global__ void (?:__launch_bounds__\(\d+\)\s+)?(\w+)", "\n".join(lines[:n]))[-1]
+            kernel = re.findall(r"__global__ void (?:__launch_bounds__\([^)]*\)\s+)?(\w+)", "\n".join(lines[:n]))[-1]
             out.append((f"{kernel}: no barrier at line {n + 1}", "\n".join(lines[:n] + lines[n + 1 :])))
     for what, old, new in BUGS[name]:
         assert code.count(old) == 1, old

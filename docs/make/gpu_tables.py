@@ -1,12 +1,12 @@
 """The tables of docs/gpu.md, from the stand-in, nvcc and the speed model: none is typed by hand.
 
     python docs/make/gpu_tables.py            # every table (the mutants take a few minutes)
-    python docs/make/gpu_tables.py launches   # or refusal, agreement, mutants, resources, speed
+    python docs/make/gpu_tables.py launches   # or refusal, agreement, ten, mutants, resources, speed
 
 writes docs/make/gpu_<table>.md, which docs/gpu.md includes. The tests check the deterministic
 ones against what this script writes: the launch counts and the estimate, the refusal, the
-persistent rows of the agreement table, the mutants caught with every order and poison, nvcc's
-registers.
+persistent rows of the agreement table, the ten updates, the mutants caught with every order and
+poison, nvcc's registers.
 """
 
 import sys
@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from backends import standin  # noqa: E402
 from backends.standin import compare, kernels, launches, mutants, resources, speed  # noqa: E402
+from common.contract import Optimizer  # noqa: E402
 
 OUT = ROOT / "docs" / "make"
 COLUMNS = [  # (heading, thread orders, poisons) of the mutant table
@@ -73,6 +74,32 @@ def agreement_table() -> str:
     return "\n".join(head + agreement_rows()) + "\n"
 
 
+TEN = [("classic", Optimizer(), 1.0), ("2025", Optimizer("adam", 0.001, None), 1 / 25)]
+
+
+def ten_row(name: str, dtype: str, preset: str, diff: dict[str, float]) -> str:
+    return (
+        f"| {name} | {dtype} | {preset} | " + " | ".join(f"{diff[k]:.1e}" for k in ("loss", "theta", "mem", "h")) + " |"
+    )
+
+
+def ten_table() -> str:
+    """Ten updates on ten chunks (K = 42, m = 32, tau = 25, B = 1), both presets: the difference at the end."""
+    lines = ["| kernels | dtype | preset | loss | theta | M | h |", "|---|---|---|---:|---:|---:|---:|"]
+    saved, kernels.ORDERS = kernels.ORDERS, ["forward"]
+    try:
+        with standin.installed():
+            for name in ("persistent", "fused"):
+                for dtype in ("float64", "float32"):
+                    for preset, opt, scale in TEN:
+                        lines.append(
+                            ten_row(name, dtype, preset, compare.ten_updates(42, 32, 25, dtype, name, opt, scale))
+                        )
+    finally:
+        kernels.ORDERS = saved
+    return "\n".join(lines) + "\n"
+
+
 def mutant_table() -> str:
     """For each kernel source: each mutant, and which check caught it with which orders and poisons."""
     parts = []
@@ -115,6 +142,7 @@ TABLES = {
     "launches": launches_table,
     "refusal": refusal,
     "agreement": agreement_table,
+    "ten": ten_table,
     "mutants": mutant_table,
     "resources": resources_table,
     "speed": speed_table,
