@@ -8,8 +8,9 @@ recurrence kernels (with --kernels plain those are launches, already counted). T
 what one block moves alone: its global reads at one block's bandwidth (Little's law: one 8-byte
 load in flight per thread, each waiting an L2 latency) and, for the persistent kernel, the shared
 memory its bulk phases read (one operand of every multiply-add; the other is a broadcast). The
-library kernels (cuBLAS, elementwise, reductions) move under a megabyte per update, under a
-microsecond at HBM bandwidth: left out. Run it: python -m backends.standin.speed
+library kernels' own traffic (cuBLAS, elementwise, reductions: one to a few megabytes per update,
+a few microseconds at most at an H100's 2 TB/s) is left out.
+Run it: python -m backends.standin.speed
 """
 
 import time
