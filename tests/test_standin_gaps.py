@@ -98,16 +98,20 @@ def test_gap5_samples_are_drawn_through_the_kernels(standin_cupy, corpus, kernel
     assert set(kernels.launched) == {"rnn_step" if kernels_name == "persistent" else "rnn_forward"}
 
 
-def test_gap6_float32_is_held_to_its_measured_differences(standin_cupy):
-    """The float32 tolerance was 1e-4 against differences of at most 7.3e-7; it is 1e-5 now (tests/test_cupy.py)."""
+def test_gap6_float32_is_held_to_its_measured_differences():
+    """The float32 tolerance was 1e-4 against differences of at most 7.3e-7; it is 1e-5 now (tests/test_cupy.py).
+
+    The differences are those of docs/make/gpu_agreement.md (its persistent rows are checked against
+    a new measurement in tests/test_persistent.py, every case in the tests of one update).
+    """
+    from pathlib import Path
+
     from tests.test_cupy import TOLERANCE
 
-    assert TOLERANCE["float32"] == 1e-5
-    worst = max(
-        max(compare.differences(*case, "float32", k).values())
-        for k, case in (("fused", (80, 100, 3, 25)), ("persistent", (80, 100, 1, 25)), ("persistent", (42, 16, 3, 10)))
-    )
-    assert 1e-7 < worst < TOLERANCE["float32"] / 5  # measured below 1e-6: a margin of ten
+    table = (Path(__file__).resolve().parent.parent / "docs" / "make" / "gpu_agreement.md").read_text()
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if "float32" in line]
+    worst = max(float(v) for row in rows for v in row[2:])
+    assert TOLERANCE["float32"] == 1e-5 and 1e-7 < worst < TOLERANCE["float32"] / 10  # measured below 1e-6
 
 
 def test_gap7_cupy_routines_are_counted_as_cupy_14_runs_them(standin_cupy):
