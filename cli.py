@@ -343,11 +343,12 @@ def neurons_cmd(
 
 @app.command("launches")
 def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_size: co.BatchOpt = 1) -> None:
-    """Count what one CuPy training update asks of a GPU (launches, transfers, syncs), on the CPU stand-in."""
+    """Count what one CuPy update asks of a GPU (launches, copies, syncs) on the CPU stand-in; estimate its time."""
     from backends.standin import launches
 
     for line in launches.table(hidden, seq_length, batch_size):
         typer.echo(line)
+    typer.echo(launches.numpy_line(hidden, seq_length, batch_size))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,10 @@ BatchOpt = Annotated[int, typer.Option(help="Streams trained in parallel (B); 1 
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights, samples).")]
 DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
 GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
-KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
+KernelsOpt = Annotated[
+    Kernels | None,
+    typer.Option(help="cupy only: the NumPy body as is (plain), fused kernels, or one per update (persistent)."),
+]
 
 
 def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:

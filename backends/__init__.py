@@ -22,7 +22,7 @@ REGISTRY = {
 }
 
 # the options a backend's constructor may take (its class's OPTIONS), and their choices
-OPTIONS = {"device": ("cpu", "cuda"), "grad": ("manual", "autograd"), "kernels": ("plain", "fused")}
+OPTIONS = {"device": ("cpu", "cuda"), "grad": ("manual", "autograd"), "kernels": ("plain", "fused", "persistent")}
 
 # every way a backend can run: (name, options); tests run each, the benchmark times each on one device
 VARIANTS = [
@@ -32,6 +32,7 @@ VARIANTS = [
     ("torch", {"device": "cuda"}),
     ("cupy", {"kernels": "plain"}),
     ("cupy", {"kernels": "fused"}),
+    ("cupy", {"kernels": "persistent"}),
 ]
 
 

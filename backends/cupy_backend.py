@@ -3,7 +3,7 @@
 kernels="plain" is the NumPy backend's body run with xp = cupy, unchanged: CuPy is almost a
 drop-in for NumPy. It is also slow at batch 1, and why is the lesson: each NumPy call becomes a
 kernel launch (commonly quoted at a few microseconds; never timed here), and an update makes
-191 of them, most of them on 100 numbers (counted on the CPU stand-in: python cli.py launches).
+203 of them, most of them on 100 numbers (counted on the CPU stand-in: python cli.py launches).
 kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.cu):
 
 - the recurrence of a whole chunk, eqs. (1)-(2), is one launch, and BPTT's, eqs. (8)-(9) with
@@ -14,8 +14,10 @@ kernels="fused" keeps the maths and changes the launches (backends/cupy_kernels.
 - clipping and AdaGrad, eqs. (11)-(12), or clipping and Adam, eqs. (16)-(18), are one
   elementwise kernel over the flat theta.
 
-18 launches per update instead of 191 (m = 100, B = 1, tau = 25). No GPU has run this file in
-this project; every test run executes it, kernels included, on the CPU stand-in (docs: gpu.md).
+21 launches per update instead of 203 (m = 100, B = 1, tau = 25). kernels="persistent" makes it
+one: the whole update in one block of one launch (backends/cupy_persistent.py). The fused and
+persistent kernels also draw samples (predict). No GPU has run this file in this project; every
+test run executes it, kernels included, on the CPU stand-in (docs: gpu.md).
 """
 
 from pathlib import Path
@@ -30,6 +32,7 @@ from common.errors import BadInput
 
 KERNELS = CHOICES["kernels"]  # the choices, from the one list in backends/__init__.py
 SOURCE = Path(__file__).with_name("cupy_kernels.cu")
+CLIP = "if (clip > 0) g = fmin(fmax(g, -clip), clip);"  # eq. (11), g clipped in place; clip 0: none
 
 
 class FusedCache(NamedTuple):
@@ -57,8 +60,12 @@ class CupyBackend(NumpyBackend):
         super().__init__(layout, dtype)
         self.kernels = kernels
         self.device = f"cuda:{cupy.cuda.Device().id}"
-        if kernels == "fused":
+        if kernels != "plain":
             self._compile()
+        if kernels == "persistent":
+            from backends.cupy_persistent import Persistent
+
+            self._persistent = Persistent(self)  # one BadInput line if W and V alone do not fit in a block
 
     @staticmethod
     def why_not(**options) -> str | None:
@@ -100,17 +107,16 @@ class CupyBackend(NumpyBackend):
         if self._shared > 48 * 1024:  # above 48 KB a kernel must ask for its shared memory
             self._k_forward.max_dynamic_shared_size_bytes = self._shared
             self._k_backward.max_dynamic_shared_size_bytes = self._shared
-        clip = "if (clip > 0) g = fmin(fmax(g, -clip), clip);"  # eq. (11), g clipped in place; clip 0: none
         self._k_adagrad = cp.ElementwiseKernel(
             "T eta, T clip, T eps",
             "T g, T theta, T mem",
-            clip + "mem += g * g; theta -= g / sqrt(mem + eps) * eta;",
+            CLIP + "mem += g * g; theta -= g / sqrt(mem + eps) * eta;",
             "rnn_adagrad_clip",
         )  # eqs. (11)-(12) in one pass; NumPy's order of operations
         self._k_adam = cp.ElementwiseKernel(
             "T step, T c2, T b1, T omb1, T b2, T omb2, T eps, T clip",
             "T g, T theta, T mo, T v",
-            clip + "mo = mo * b1 + omb1 * g; v = v * b2 + omb2 * g * g; theta -= mo / (sqrt(v) / c2 + eps) * step;",
+            CLIP + "mo = mo * b1 + omb1 * g; v = v * b2 + omb2 * g * g; theta -= mo / (sqrt(v) / c2 + eps) * step;",
             "rnn_adam_clip",
         )  # eqs. (16)-(18) in one pass: read g, theta, m, v once, write them once; NumPy's order of operations
         self._k_tanh_step = cp.ElementwiseKernel("T u, T a", "T h", "h = tanh(u + a)", "rnn_tanh_step")
@@ -122,6 +128,8 @@ class CupyBackend(NumpyBackend):
     def forward(self, theta, x, y, h0):
         if self.kernels == "plain":
             return super().forward(theta, x, y, h0)
+        if self.kernels == "persistent":
+            return self._persistent.forward(theta, x, y, h0)
         cp, i32 = self.xp, np.int32
         U, W, V, b, c = self.layout.views(theta)
         x, y = self._ints(x), self._ints(y)
@@ -149,6 +157,8 @@ class CupyBackend(NumpyBackend):
     def backward(self, theta, cache):
         if self.kernels == "plain":
             return super().backward(theta, cache)
+        if self.kernels == "persistent":
+            return self._persistent.gradient(theta, cache)  # its own BPTT, written out before any update
         cp, i32 = self.xp, np.int32
         U, W, V, b, c = self.layout.views(theta)
         x, H, Hr, GT = cache
@@ -186,3 +196,22 @@ class CupyBackend(NumpyBackend):
             self._k_adam(step, c2, b1, 1 - b1, b2, 1 - b2, opt.eps, clip, grad, theta, state[:n], state[n:])
 
     # --8<-- [end:update]
+    def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
+        if self.kernels == "persistent":  # forward, BPTT and the update in one launch
+            return self._persistent.step(theta, state, x, y, h0, opt, t, scale)
+        return super().step(theta, state, x, y, h0, opt, t, scale)
+
+    def predict(self, theta, h, x):
+        """Eqs. (1)-(3) for one character through the kernels: samples are drawn from what they compute."""
+        if self.kernels == "persistent":
+            return self._persistent.logits(theta, h, x)
+        if self.kernels == "plain" or not self._recurrent_kernels:
+            return super().predict(theta, h, x)
+        cp, i32, m = self.xp, np.int32, self.layout.m
+        U, W, V, b, c = self.layout.views(theta)
+        H = cp.empty((2, m, 1), dtype=self.dtype)
+        args = (U.T, cp.ascontiguousarray(W.T), b, self._ints(np.array([[x]])), cp.ascontiguousarray(h, self.dtype))
+        args += (H, i32(1), i32(m), i32(1), i32(self._w_in_shared))
+        self._k_forward((1,), (self._threads,), args, shared_mem=self._shared)  # eqs. (1)-(2)
+        o = V @ H[1] + c  # (K, 1)  eq. (3)
+        return H[1], self.to_host(o[:, 0]).astype(np.float64)

@@ -24,7 +24,7 @@ from tests.conftest import make_text, skip_unless_runnable
 
 runner = CliRunner()
 needs_cupy = pytest.mark.skipif(importlib.util.find_spec("cupy") is None, reason="cupy is not installed")
-TOLERANCE = {"float64": 1e-13, "float32": 1e-4}  # normwise, from well-conditioned weights
+TOLERANCE = {"float64": 1e-13, "float32": 1e-5}  # normwise, from well-conditioned weights; measured: gpu.md
 
 
 @pytest.fixture(params=["standin", pytest.param("gpu", marks=pytest.mark.gpu)])
@@ -185,15 +185,17 @@ def test_ten_updates_follow_numpy(standin_cupy, monkeypatch, corpus, B, limit):
     assert np.linalg.norm(t1 - t0) / np.linalg.norm(t0) < 1e-8
 
 
-def test_identical_samples(cupy_here, corpus):
-    layout = Layout(corpus.K, 100)
+@pytest.mark.parametrize("kernels_name", ["fused", "persistent"])
+def test_identical_samples(cupy_here, corpus, kernels_name):
+    """Sampling through the kernels (predict launches them: tests/test_standin_gaps.py counts it) draws NumPy's text."""
+    layout = Layout(corpus.K, 32)
     theta = compare.conditioned_theta(layout)
     texts = []
     for backend in (
-        backends.load("cupy", layout, "float32", kernels="fused"),
+        backends.load("cupy", layout, "float32", kernels=kernels_name),
         backends.load("numpy", layout, "float32"),
     ):
-        h = backend.to_device(np.zeros((100, 1)))
+        h = backend.to_device(np.zeros((32, 1)))
         texts.append(sample(backend, backend.to_device(theta), h, [1, 2, 3], 200, np.random.default_rng(7)))
     assert texts[0] == texts[1] and len(set(texts[0])) > 5
 
@@ -205,7 +207,14 @@ def invoke(*args):
 SMALL = ["--hidden", "16", "--seq-length", "10", "--sample-every", "40", "--checkpoint-every", "25"]
 
 
-def test_train_through_the_cli(cupy_here, tmp_path, corpus_file):
+@pytest.fixture
+def one_order(monkeypatch):
+    """A run through the CLI samples about 3,000 characters, a kernel launch each: one thread order is enough there
+    (every other test runs each kernel in three orders with three poisons)."""
+    monkeypatch.setattr(kernels, "ORDERS", ["forward"])
+
+
+def test_train_through_the_cli(cupy_here, one_order, tmp_path, corpus_file):
     out = tmp_path / "run"
     r = invoke("train", "--backend", "cupy", "--data", corpus_file, *SMALL, "--updates", 80, "--out", out)
     assert r.exit_code == 0, r.output
@@ -215,7 +224,7 @@ def test_train_through_the_cli(cupy_here, tmp_path, corpus_file):
     assert len(losses) == 80 and np.isfinite(losses).all()
 
 
-def test_checkpoint_round_trip_numpy_cupy_numpy(cupy_here, tmp_path, corpus_file):
+def test_checkpoint_round_trip_numpy_cupy_numpy(cupy_here, one_order, tmp_path, corpus_file):
     """numpy -> cupy -> numpy: each leg resumes the last one's exact state (as tests/test_resume.py for torch)."""
     ref, run = tmp_path / "ref", tmp_path / "run"
 
@@ -233,7 +242,7 @@ def test_checkpoint_round_trip_numpy_cupy_numpy(cupy_here, tmp_path, corpus_file
     np.testing.assert_allclose(ours[30:], theirs[30:], rtol=1e-10)  # cupy's updates differ by rounding only
 
 
-def test_a_wide_alphabet_corpus_trains(cupy_here, tmp_path):
+def test_a_wide_alphabet_corpus_trains(cupy_here, one_order, tmp_path):
     """K > 64: the 128-thread softmax block, through the whole training loop."""
     text = make_text() + "".join(chr(c) for c in range(33, 127)) * 3
     assert Corpus("wide", text, "0" * 64).K > 64

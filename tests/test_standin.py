@@ -48,6 +48,30 @@ extern "C" __global__ void arrival(long long* out) {
     static long long next = 0;  // counts the threads in the order they first run
     out[blockIdx.x * blockDim.x + threadIdx.x] = next++;
 }
+extern "C" __global__ void own_shared(double* out) {
+    extern __shared__ double s[];
+    if (threadIdx.x == 0) s[0] = blockIdx.x;
+    __syncthreads();
+    out[blockIdx.x * blockDim.x + threadIdx.x] = s[0];  // each block sees its own shared memory
+}
+extern "C" __global__ void across_blocks(double* flag, double* out) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) flag[0] = 1;
+    __syncthreads();  // a barrier orders the threads of one block, never two blocks
+    if (blockIdx.x == 1 && threadIdx.x == 0) out[0] = flag[0];
+}
+extern "C" __global__ void max_of_written(const double* a, double* out, int n) {
+    extern __shared__ double red[];
+    if (threadIdx.x < n) red[threadIdx.x] = a[threadIdx.x];  // the others write nothing
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double mx = red[0];
+        for (int k = 1; k < blockDim.x; ++k) mx = fmax(mx, red[k]);  // reads entries nobody wrote
+        out[0] = mx;
+    }
+}
+extern "C" __global__ void __launch_bounds__(64) bounded(double* out) {
+    out[threadIdx.x] = 1;
+}
 """
 
 
@@ -83,14 +107,42 @@ def test_orders_are_what_they_say(cp, monkeypatch):
         out = cp.empty(64, dtype=np.int64)
         kernel("arrival")((2,), (32,), (out,))
         seen[order] = cp.asnumpy(out) - cp.asnumpy(out).min()
-    assert seen["forward"].tolist() == list(range(64))
-    assert seen["reverse"].tolist() == [*range(31, -1, -1), *range(63, 31, -1)]
-    assert sorted(seen["random:3"]) == list(range(64)) and seen["random:3"].tolist() != list(range(64))
+    assert seen["forward"].tolist() == list(range(64))  # block 0's threads, then block 1's
+    assert seen["reverse"].tolist() == list(range(63, -1, -1))  # block 1's last thread first
+    assert sorted(seen["random:3"]) == list(range(64))
+    assert set(np.argsort(seen["random:3"])[:32] // 32) == {0, 1}  # the first 32 to run come from both blocks
+
+
+def test_each_block_has_its_own_shared_memory_however_blocks_interleave(cp, monkeypatch):
+    monkeypatch.setattr(kernels, "ORDERS", ["forward", "reverse", "random:1", "random:2"])
+    out = cp.empty(8 * 32, dtype=np.float64)
+    kernel("own_shared")((8,), (32,), (out,), shared_mem=8)
+    assert cp.asnumpy(out).tolist() == [b for b in range(8) for _ in range(32)]
+
+
+def test_blocks_that_talk_between_barriers_race(cp):
+    """Block 1 reads what block 0 writes before a barrier: right when block 0 runs first, not when it runs last."""
+    flag, out = cp.asarray(np.zeros(1)), cp.asarray(np.zeros(1))
+    with pytest.raises(RaceError, match="across_blocks: out differs between runs forward .* and reverse"):
+        kernel("across_blocks")((2,), (32,), (flag, out))
+
+
+def test_a_max_over_entries_nobody_wrote_shows_with_a_finite_poison(cp, monkeypatch):
+    """fmax(NaN, x) = x: with NaN in the unwritten entries the max is right; with 1.4e306 it is not."""
+    a, out = cp.asarray(np.arange(40.0)), cp.empty(1, dtype=np.float64)
+    monkeypatch.setattr(kernels, "POISONS", {"nan": 0xFF})
+    kernel("max_of_written")((1,), (64,), (a, out, np.int32(40)), shared_mem=64 * 8)
+    assert cp.asnumpy(out).tolist() == [39.0]  # the old stand-in: NaN everywhere, and the bug passes
+    monkeypatch.undo()
+    with pytest.raises(
+        RaceError, match=r"out differs between runs forward \(poison nan\) and reverse \(poison \+huge\)"
+    ):
+        kernel("max_of_written")((1,), (64,), (a, out, np.int32(40)), shared_mem=64 * 8)
 
 
 def test_a_missing_barrier_is_a_race(cp):
     a, out = cp.asarray(np.arange(32.0)), cp.empty(32, dtype=np.float64)
-    with pytest.raises(RaceError, match="racy_shift: out differs between thread orders"):
+    with pytest.raises(RaceError, match="racy_shift: out differs between runs"):
         kernel("racy_shift")((1,), (32,), (a, out, np.int32(32)), shared_mem=32 * 8)
 
 
@@ -128,9 +180,33 @@ def test_launches_an_h100_would_refuse(cp):
             launch()
     with pytest.raises(LaunchError, match="above the 232448 allowed"):
         k.max_dynamic_shared_size_bytes = 232449
+    with pytest.raises(LaunchError, match=r"more threads than the kernel's __launch_bounds__\(64\)"):
+        kernel("bounded")((1,), (65,), (cp.empty(65, dtype=np.float64),))
     k.max_dynamic_shared_size_bytes = 100_000  # the opt-in: now 100,000 bytes may be asked for
     k((1,), (32,), (a, out, n), shared_mem=100_000)
     assert cp.asnumpy(out).tolist() == [*range(1, 8), 0]
+
+
+def test_a_static_shared_array_is_refused():
+    """One C++ static would be shared by every interleaved block: only extern __shared__ runs here."""
+    from backends.standin.compile import CompileError
+
+    source = 'extern "C" __global__ void k(double* out) { __shared__ double s[32]; s[0] = 1; out[0] = s[0]; }'
+    with pytest.raises(CompileError, match="static __shared__"):
+        kernels.RawKernel(source, "k")
+
+
+def test_copies_from_pinned_memory_do_not_wait(cp):
+    """ndarray.set from pinned host memory is asynchronous; from pageable memory CUDA may wait; get waits."""
+    pinned = np.frombuffer(cp.cuda.alloc_pinned_memory(8 * 4), np.float64)
+    device = cp.empty(4, dtype=np.float64)
+    arrays.tally.clear()
+    device.set(pinned)
+    assert (arrays.tally["h2d"], arrays.tally["sync"]) == (1, 0)
+    device.set(np.zeros(4))
+    assert (arrays.tally["h2d"], arrays.tally["sync"]) == (2, 1)
+    device.get(out=pinned)
+    assert (arrays.tally["d2h"], arrays.tally["sync"]) == (1, 2)
 
 
 def test_an_adam_elementwise_kernel_runs_unchanged(cp):
@@ -174,16 +250,21 @@ def test_the_stand_in_is_never_picked_up_by_accident():
 
 
 def test_the_docs_quote_the_counted_launches(standin_cupy):
-    """docs/gpu.md shows `python cli.py launches` as it prints today; backends.md quotes its totals."""
+    """docs/gpu.md shows `python cli.py launches` as it prints (docs/make/gpu_tables.py); backends.md its totals."""
     from pathlib import Path
 
     from backends.standin import launches
 
     lines = launches.table()
     docs = Path(__file__).resolve().parent.parent / "docs"
-    assert all(line in (docs / "gpu.md").read_text() for line in lines)
-    rows = {tuple(line.split()[:2]): [int(v.replace(",", "")) for v in line.split()[2:]] for line in lines[2:]}
-    plain, fused = rows["plain", "float64"], rows["fused", "float64"]
+    assert all(line in (docs / "make" / "gpu_launches.md").read_text() for line in lines), (
+        "run: python docs/make/gpu_tables.py launches"
+    )
+    assert '--8<-- "docs/make/gpu_launches.md"' in (docs / "gpu.md").read_text()
+    rows = {tuple(line.split()[:2]): [int(v.replace(",", "")) for v in line.split()[2:]] for line in lines[2:-1]}
+    plain, fused, persistent = (rows[k, "float64"] for k in ("plain", "fused", "persistent"))
     assert fused[0] == 4 and plain[0] == 0  # rnn_forward, softmax_xent, rnn_backward, rnn_adagrad_clip
-    assert f"{plain[4]} plain, {fused[4]} fused" in (docs / "backends.md").read_text()
-    assert fused[4] * 5 < plain[4] and fused[-1] == plain[-1] == 1  # one sync: the loss
+    assert persistent[:5] == [1, 0, 0, 0, 1] and persistent[-2] == 1  # one launch, one sync (the loss)
+    assert f"{plain[4]} plain, {fused[4]} fused, {persistent[4]} persistent" in (docs / "backends.md").read_text()
+    assert fused[4] * 5 < plain[4] and fused[-2] == plain[-2] == 3  # the loss, and bincount's two checks
+    assert persistent[-1] < fused[-1] < plain[-1]  # the estimated microseconds

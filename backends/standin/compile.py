@@ -2,8 +2,9 @@
 
 The kernel source is used as written. Three steps make it C++: a header of CUDA's built-ins and
 the fiber scheduler is included first (cuda_runtime.h); each `extern __shared__ T name[];`
-becomes a pointer into the launch's dynamic shared memory; and each `__global__` function gets
-an `extern "C"` launcher that the Python side calls through ctypes.
+becomes a pointer into the running block's dynamic shared memory; and each `__global__` function
+gets an `extern "C"` launcher that the Python side calls through ctypes. A static `__shared__`
+array is refused: the stand-in interleaves blocks, and one C++ static would be shared by all.
 """
 
 import hashlib
@@ -28,8 +29,11 @@ C_TYPES = {
     "unsigned char": np.uint8,
     "bool": np.bool_,
 }
-KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)', re.S)
+KERNEL = re.compile(
+    r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\(\s*(\d+)[^)]*\)\s+)?(\w+)\s*\(([^)]*)\)', re.S
+)
 EXTERN_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\(\d+\)\s+)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
+STATIC_SHARED = re.compile(r"(?<!extern )__shared__")
 
 
 class CompileError(RuntimeError):
@@ -55,9 +59,14 @@ def signatures(code: str, options: tuple[str, ...]) -> dict[str, list[Param]]:
     """Every `extern "C" __global__` kernel of code, with its parameters."""
     macros = defines(options)
     out = {}
-    for name, params in KERNEL.findall(code):
+    for _, name, params in KERNEL.findall(code):
         out[name] = [parse_param(p, macros) for p in params.split(",") if p.strip()]
     return out
+
+
+def launch_bounds(code: str) -> dict[str, int]:
+    """The most threads per block each kernel declares with __launch_bounds__ (a GPU refuses more)."""
+    return {name: int(bound) for bound, name, _ in KERNEL.findall(code) if bound}
 
 
 def parse_param(text: str, macros: dict[str, str]) -> Param:
@@ -71,6 +80,8 @@ def parse_param(text: str, macros: dict[str, str]) -> Param:
 
 def translate(code: str, options: tuple[str, ...]) -> str:
     """The kernel source as C++ for g++, with one launcher per kernel."""
+    if STATIC_SHARED.search(EXTERN_SHARED.sub("", code)):
+        raise CompileError("a static __shared__ array: the stand-in supports only `extern __shared__` (dynamic)")
     body = EXTERN_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(standin::shared_memory);", code)
     lines = [f"#define {k} {v}" for k, v in defines(options).items()]
     lines += [f'#include "{HEADER}"', "#line 1", body]
@@ -83,9 +94,10 @@ def translate(code: str, options: tuple[str, ...]) -> str:
             f"static void** standin_args_{name};",
             f"static void standin_body_{name}() {{ void** standin_args = standin_args_{name}; {name}({call}); }}",
             f'extern "C" int standin_launch_{name}(void** args, const unsigned* grid, const unsigned* block,'
-            " size_t shared, size_t guard, int mode, unsigned long long seed, char* err, size_t errlen) {",
+            " size_t shared, size_t guard, int mode, unsigned long long seed, int poison, char* err, size_t errlen) {",
             f"    standin_args_{name} = args;",
-            f"    return standin::run(standin_body_{name}, grid, block, shared, guard, mode, seed, err, errlen);",
+            f"    return standin::run(standin_body_{name}, grid, block, shared, guard, mode, seed, poison, err,"
+            " errlen);",
             "}",
         ]
     return "\n".join(lines) + "\n"

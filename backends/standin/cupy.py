@@ -64,9 +64,28 @@ def clip(a, lo, hi, out=None):
     return np.clip(a, lo, hi, out=out)
 
 
+def zeros(shape, dtype=float):
+    a = empty(shape, dtype)
+    a[...] = 0  # CuPy: one memset
+    return a
+
+
 def bincount(x, weights=None, minlength=0):
-    tally["elementwise"] += 2  # CuPy: a zero fill, then one atomicAdd kernel
-    return device_copy(np.bincount(host_view(x), host_view(weights), minlength), count=False)
+    """As cupy/_statistics/histogram.py (CuPy 14) runs it: two checks that read a value back, a fill, a kernel."""
+    if (x < 0).any():  # an elementwise kernel, a reduction, and bool(): a sync
+        raise ValueError("The first argument of bincount must be non-negative")
+    size = max(int(x.max()) + 1, minlength)  # a reduction, and int(): a sync
+    out = zeros(size, np.float64)  # float64 whatever the weights' dtype, as in CuPy
+    tally["elementwise"] += 1  # the atomicAdd kernel
+    out.view(np.ndarray)[...] = np.bincount(host_view(x), host_view(weights), size)
+    return out
+
+
+def alloc_pinned_memory(nbytes: int) -> np.ndarray:
+    """Page-locked host memory (here: ordinary memory the stand-in remembers as pinned)."""
+    buffer = np.empty(nbytes, np.uint8)
+    arrays.PINNED.append(buffer)
+    return buffer
 
 
 class Device:
@@ -88,6 +107,7 @@ def get_device_properties(device: int) -> dict:
 
 cuda = types.SimpleNamespace(
     Device=Device,
+    alloc_pinned_memory=alloc_pinned_memory,
     is_available=lambda: True,
     runtime=types.SimpleNamespace(getDeviceProperties=get_device_properties),
 )

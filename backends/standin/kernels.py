@@ -1,10 +1,14 @@
 """RawKernel and ElementwiseKernel of the stand-in: the real source, run on the CPU (docs: gpu.md).
 
-Every launch is checked as an H100 would check it (threads per block, dynamic shared memory
-and its opt-in, each argument's type, dtype and contiguity), then run block by block with the
-threads as fibers (cuda_runtime.h), once for each thread order in ORDERS. When there are several
-orders, the outputs of every order must be equal bit for bit: a kernel whose result depends on
-the order its threads run between barriers has a race.
+Every launch is checked as an H100 would check it (threads per block and the kernel's
+__launch_bounds__, dynamic shared memory and its opt-in, each argument's type, dtype and
+contiguity), then run with the threads as fibers (cuda_runtime.h), once for each thread order in
+ORDERS, the k-th order with the k-th poison of POISONS (every order with every poison when
+MATRIX is set). A poison fills the shared memory of every block and every argument nothing has
+written yet: NaN, a huge finite number of each sign. The outputs of every run must be equal bit
+for bit: a kernel whose result depends on the order its threads run between barriers has a
+race, and one whose result depends on the poison read memory it never wrote (fmax and fmin
+drop a NaN, but not a finite poison).
 """
 
 import ctypes
@@ -13,13 +17,15 @@ import os
 import numpy as np
 
 from backends.standin import compile
-from backends.standin.arrays import DeviceArray, check_guard, host_view, tally
+from backends.standin.arrays import DeviceArray, check_guard, fresh, host_view, tally, written
 
 MAX_THREADS = 1024  # per block, on every GPU since 2010
 STATIC_SHARED = 48 * 1024  # dynamic shared memory a kernel may use without the opt-in
 OPTIN_SHARED = 232448  # an H100's sharedMemPerBlockOptin: 227 KB
-SHARED_GUARD = 16 * 1024  # bytes after the dynamic shared memory, NaN, that a block must not write
+SHARED_GUARD = 16 * 1024  # bytes after each block's shared memory, poison, that the block must not write
 ORDERS = os.environ.get("STANDIN_ORDERS", "forward,reverse,random:1").split(",")
+POISONS = {"nan": 0xFF, "+huge": 0x7F, "-huge": 0xFE}  # bytes: NaN; 1.4e306 (3.4e38 in float32); -5.3e303 (-1.7e38)
+MATRIX = False  # True: every order with every poison (the mutant runs, at small sizes)
 MODES = {"forward": 0, "reverse": 1, "random": 2}
 launched: dict[str, set[tuple[int, int]]] = {}  # kernel -> every (threads per block, shared bytes) launched
 
@@ -29,7 +35,15 @@ class LaunchError(RuntimeError):
 
 
 class RaceError(LaunchError):
-    """A kernel whose outputs depend on the order its threads run."""
+    """A kernel whose outputs depend on the order its threads run, or on memory it never wrote."""
+
+
+def runs() -> list[tuple[str, str]]:
+    """(order, poison) of each run of a launch."""
+    poisons = list(POISONS)
+    if MATRIX:
+        return [(o, p) for o in ORDERS for p in poisons]
+    return [(o, poisons[k % len(poisons)]) for k, o in enumerate(ORDERS)]
 
 
 class RawKernel:
@@ -41,6 +55,7 @@ class RawKernel:
         if name not in params:
             raise compile.CompileError(f'no extern "C" __global__ function {name!r} in the source')
         self.params = params[name]
+        self.bound = compile.launch_bounds(code).get(name, MAX_THREADS)
         lib = ctypes.CDLL(str(compile.build(compile.translate(code, self.options))))
         self._launch = getattr(lib, f"standin_launch_{name}")
         self._launch.restype = ctypes.c_int
@@ -61,25 +76,37 @@ class RawKernel:
         self.check(grid, block, args, shared_mem)
         tally["custom"] += 1
         launched.setdefault(self.name, set()).add((int(np.prod(block)), shared_mem))
-        arrays = {p.name: a.view(np.ndarray) for p, a in zip(self.params, args) if p.pointer}
-        before = {k: a.copy() for k, a in arrays.items()}
+        pointers = [(p, a) for p, a in zip(self.params, args) if p.pointer]
+        arrays = {p.name: a.view(np.ndarray) for p, a in pointers}
+        before = {p.name: None if fresh(a) else a.view(np.ndarray).copy() for p, a in pointers}
         first = None
-        for order in ORDERS:
+        for order, poison in runs():
             for k, a in arrays.items():
-                a[...] = before[k]
-            self.run(grid, block, args, shared_mem, order)
+                if before[k] is None:  # nothing wrote it: this run's poison
+                    a.view(np.uint8)[...] = POISONS[poison]
+                else:
+                    a[...] = before[k]
+            self.run(grid, block, args, shared_mem, order, POISONS[poison])
             if first is None:
-                first = {k: a.tobytes() for k, a in arrays.items()}
+                first, what = {k: a.tobytes() for k, a in arrays.items()}, f"{order} (poison {poison})"
                 continue
             for k, a in arrays.items():
                 if a.tobytes() != first[k]:
-                    raise RaceError(f"{self.name}: {k} differs between thread orders {ORDERS[0]} and {order}")
+                    raise RaceError(
+                        f"{self.name}: {k} differs between runs {what} and {order} (poison {poison}): "
+                        "a race, or a read of memory never written"
+                    )
+        for p, a in pointers:
+            if "const" not in p.ctype.split():
+                written(a)
 
     def check(self, grid, block, args, shared_mem) -> None:
         """What an H100 and the kernel's signature allow; LaunchError otherwise."""
         where = f"{self.name}<<<{grid}, {block}, {shared_mem}>>>"
         if np.prod(block) > MAX_THREADS or block[2] > 64:
             raise LaunchError(f"{where}: more than {MAX_THREADS} threads in a block")
+        if np.prod(block) > self.bound:
+            raise LaunchError(f"{where}: more threads than the kernel's __launch_bounds__({self.bound})")
         if min(grid + block) < 1 or grid[0] >= 2**31 or max(grid[1:]) > 65535:
             raise LaunchError(f"{where}: grid or block out of range")
         if shared_mem > self._max_shared:
@@ -96,7 +123,7 @@ class RawKernel:
             elif not (isinstance(a, np.generic) and a.dtype == p.dtype):
                 raise LaunchError(f"{what} needs numpy.{p.dtype} (CuPy passes a Python int as 64 bits), got {a!r}")
 
-    def run(self, grid, block, args, shared_mem, order) -> None:
+    def run(self, grid, block, args, shared_mem, order, poison=0xFF) -> None:
         mode, _, seed = order.partition(":")
         keep = [a.view(np.ndarray) if isinstance(a, DeviceArray) else np.array(a) for a in args]
         pointers = (ctypes.c_void_p * len(keep))(*(k.ctypes.data for k in keep))
@@ -109,6 +136,7 @@ class RawKernel:
             ctypes.c_size_t(SHARED_GUARD),
             MODES[mode],
             ctypes.c_ulonglong(int(seed or 0)),
+            poison,
             err,
             ctypes.c_size_t(len(err)),
         )
@@ -176,6 +204,7 @@ class ElementwiseKernel:
         self._libs[key](ctypes.c_longlong(n), pointers, step)
         for o, v in zip(outs, views[len(self.ins) :]):
             o.view(np.ndarray)[...] = v  # a strided output gets its values back
+            written(o)
 
     def _build(self, views):
         loads = []

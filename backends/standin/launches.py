@@ -2,7 +2,8 @@
 
 At batch 1 each kernel launch costs a few microseconds however little it computes, so the
 number of launches per update predicts the CuPy backend's speed there better than its FLOPs.
-The stand-in tallies them as CuPy would issue them (backends/standin/arrays.py says how).
+The stand-in tallies them as CuPy 14 issues them (backends/standin/arrays.py says how); the last
+column turns the counts into estimated microseconds on an H100 (backends/standin/speed.py).
 Run it: python cli.py launches
 """
 
@@ -11,7 +12,7 @@ from collections import Counter
 import numpy as np
 
 from backends import standin
-from backends.standin import arrays, kernels
+from backends.standin import arrays, kernels, speed
 from backends.standin.compile import CompileError
 from common.contract import Layout, Optimizer
 from common.errors import BadInput
@@ -29,6 +30,7 @@ COLUMNS = [  # (heading, tally kinds summed)
     ("D2H bytes", ("d2h_bytes",)),
     ("syncs", ("sync",)),
 ]
+KERNELS = ("plain", "fused", "persistent")
 
 
 def per_update(kernels_name: str, dtype: str, K: int = 80, m: int = 100, B: int = 1, tau: int = 25) -> Counter:
@@ -47,13 +49,19 @@ def per_update(kernels_name: str, dtype: str, K: int = 80, m: int = 100, B: int 
 
 
 def table(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> list[str]:
-    """The launch-count table, one line per (kernels, dtype)."""
+    """The launch-count table, one line per (kernels, dtype), with the estimated microseconds."""
     if min(m, tau, B, K) < 1:
         raise BadInput("--hidden, --seq-length and --batch-size must be at least 1")
     saved, kernels.ORDERS = kernels.ORDERS, ["forward"]  # counts do not depend on the thread order
+    rows = []
     try:
         with standin.installed():
-            rows = [(k, d, per_update(k, d, K, m, B, tau)) for k in ("plain", "fused") for d in ("float64", "float32")]
+            for k in KERNELS:
+                for d in ("float64", "float32"):
+                    try:
+                        rows.append((k, d, per_update(k, d, K, m, B, tau)))
+                    except BadInput as e:  # the persistent kernel does not fit: say so in its row
+                        rows.append((k, d, str(e)))
     except CompileError as e:
         raise BadInput(str(e)) from None
     finally:
@@ -61,8 +69,26 @@ def table(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> list[str]:
     lines = [
         f"per training update (forward, BPTT, clip, AdaGrad), K={K}, m={m}, B={B}, tau={tau}, "
         "counted on the CPU stand-in (docs: gpu.md)",
-        f"{'kernels':<8}{'dtype':<9}" + "".join(f"{h:>12}" for h, _ in COLUMNS),
+        f"{'kernels':<11}{'dtype':<9}" + "".join(f"{h:>12}" for h, _ in COLUMNS) + f"{'est. us':>10}",
     ]
     for k, d, tally in rows:
-        lines.append(f"{k:<8}{d:<9}" + "".join(f"{sum(tally[c] for c in kinds):>12,}" for _, kinds in COLUMNS))
+        if isinstance(tally, str):
+            lines.append(f"{k:<11}{d:<9}  {tally.removeprefix('--kernels persistent ')}")
+            continue
+        counts = {h: sum(tally[c] for c in kinds) for h, kinds in COLUMNS}
+        us = speed.estimate(k, counts, K, m, B, tau, np.dtype(d).itemsize).total
+        lines.append(f"{k:<11}{d:<9}" + "".join(f"{v:>12,}" for v in counts.values()) + f"{us:>10,.0f}")
+    lines.append(
+        "est. us: estimated microseconds per update on an H100, from these counts and the constants of "
+        "backends/standin/speed.py; an estimate, not a measurement (docs: gpu.md#speed-model)"
+    )
     return lines
+
+
+def numpy_line(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> str:
+    """The NumPy backend's time per update on this machine, measured now, for the same sizes."""
+    fastest, median, slowest = speed.numpy_microseconds(K, m, B, tau)
+    return (
+        f"numpy, measured on this machine now: {fastest:,.0f} us per update (fastest of 7 rounds of 50 updates; "
+        f"median {median:,.0f}, slowest {slowest:,.0f})"
+    )

@@ -10,9 +10,11 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-SOURCE = Path(__file__).parent.parent / "cupy_kernels.cu"
+SOURCES = [Path(__file__).parent.parent / name for name in ("cupy_kernels.cu", "cupy_persistent.cu")]
+MOST_THREADS = {"rnn_forward": 1024, "rnn_backward": 1024, "softmax_xent": 128, "rnn_step": 1024}  # see the backend
 REGISTER_FILE = 65536  # 32-bit registers per SM, and per block, on sm_80 and sm_90
 ARCHS = ("sm_80", "sm_90")
 REALS = ("float", "double")
@@ -30,23 +32,12 @@ def nvcc() -> str | None:
 
 
 def usage(arch: str, real: str) -> dict[str, tuple[int, int]]:
-    """kernel -> (registers per thread, spilled bytes) for one architecture and REAL."""
+    """kernel -> (registers per thread, spilled bytes) for one architecture and REAL, both sources in one compile."""
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run(
-            [
-                nvcc(),
-                f"-DREAL={real}",
-                f"--gpu-architecture={arch}",
-                "-Xptxas",
-                "-v",
-                "-c",
-                "-o",
-                f"{tmp}/k.o",
-                str(SOURCE),
-            ],
-            capture_output=True,
-            text=True,
-        )
+        both = Path(tmp) / "both.cu"
+        both.write_text("".join(f'#include "{source}"\n' for source in SOURCES))
+        command = [nvcc(), f"-DREAL={real}", f"--gpu-architecture={arch}", "-Xptxas", "-v", "-c"]
+        r = subprocess.run([*command, "-o", f"{tmp}/k.o", str(both)], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr)
     return {name: (int(regs), int(st) + int(ld)) for name, st, ld, regs in ENTRY.findall(r.stderr)}
@@ -54,16 +45,18 @@ def usage(arch: str, real: str) -> dict[str, tuple[int, int]]:
 
 def table(threads: dict[str, int]) -> list[tuple[str, str, str, int, int, int]]:
     """(arch, REAL, kernel, registers, spilled bytes, registers x the most threads the backend launches it with)."""
+    configs = [(arch, real) for arch in ARCHS for real in REALS]
+    with ThreadPoolExecutor() as pool:  # nvcc runs side by side
+        usages = pool.map(lambda config: usage(*config), configs)
     rows = []
-    for arch in ARCHS:
-        for real in REALS:
-            for name, (regs, spills) in sorted(usage(arch, real).items()):
-                rows.append((arch, real, name, regs, spills, regs * threads[name]))
+    for (arch, real), found in zip(configs, usages):
+        for name, (regs, spills) in sorted(found.items()):
+            rows.append((arch, real, name, regs, spills, regs * threads[name]))
     return rows
 
 
 if __name__ == "__main__":
-    most = {"rnn_forward": 1024, "rnn_backward": 1024, "softmax_xent": 128}  # see the backend's _compile
+    most = MOST_THREADS
     print(
         f"{'arch':<7}{'REAL':<8}{'kernel':<14}{'registers':>10}{'spilled':>9}{'x threads':>11}  (limit {REGISTER_FILE})"
     )
