@@ -89,6 +89,6 @@ def numpy_line(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> str:
     """The NumPy backend's time per update on this machine, measured now, for the same sizes."""
     fastest, median, slowest = speed.numpy_microseconds(K, m, B, tau)
     return (
-        f"numpy, measured on this machine now: {fastest:,.0f} us per update (fastest of 7 rounds of 50 updates; "
-        f"median {median:,.0f}, slowest {slowest:,.0f})"
+        f"numpy, measured on this machine now: {median:,.0f} us per update (median of 7 rounds of 50 updates; "
+        f"fastest {fastest:,.0f}, slowest {slowest:,.0f})"
     )
