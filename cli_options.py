@@ -1,6 +1,7 @@
 """The command line's options: one-line errors, choices, the options several commands take, and the
 options that differ between the two handouts (docs: cli.md, handouts.md). Typer lives here and in cli.py only."""
 
+import os
 import sys
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -27,6 +28,9 @@ class OneLineErrors(typer.core.TyperGroup):
         except (BadInput, WriteFailed) as e:
             typer.echo(f"error: {e}", err=True)
             sys.exit(2 if isinstance(e, BadInput) else 1)
+        except KeyboardInterrupt:  # Ctrl-C before a run's folder exists (train saves and says more itself)
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
         if standalone_mode:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv
@@ -45,6 +49,20 @@ class DType(StrEnum):
     float32 = "float32"
 
 
+class Which(StrEnum):
+    best = "best"
+    last = "last"
+
+
+def program() -> str:
+    """This program as the user can type it again: char-rnn, or python cli.py with this very python."""
+    if Path(sys.argv[0]).name == "char-rnn":
+        return "char-rnn"
+    python = Path(sys.executable)
+    python = os.path.relpath(python) if python.is_relative_to(Path.cwd()) else python
+    return f"{python} {os.path.relpath(Path(__file__).with_name('cli.py'))}"
+
+
 DataOpt = Annotated[
     Path | None,
     typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
@@ -57,6 +75,7 @@ SeedOpt = Annotated[int, typer.Option(help="Seed of every random number (weights
 DeviceOpt = Annotated[str | None, typer.Option(help="torch only: cpu or cuda. Default: cuda when torch sees a GPU.")]
 GradOpt = Annotated[Grad | None, typer.Option(help="torch only: our BPTT (manual) or torch.autograd.")]
 KernelsOpt = Annotated[Kernels | None, typer.Option(help="cupy only: the NumPy body as is (plain) or fused kernels.")]
+WhichOpt = Annotated[Which, typer.Option(help="best.npz, the best model; or last, the checkpoint's latest parameters.")]
 
 
 def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:
