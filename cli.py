@@ -29,8 +29,7 @@ except ModuleNotFoundError as e:  # python cli.py outside the project's environm
         f"error: {e.name} is not installed for {sys.executable}; run `make train` once (it makes .venv), "
         "then .venv/bin/python cli.py ..."
     )
-except KeyboardInterrupt:  # Ctrl-C while the libraries load: nothing has started
-    print("interrupted", file=sys.stderr)
+except KeyboardInterrupt:  # Ctrl-C while the libraries load: nothing has started; end as Typer does later
     sys.exit(130)
 
 app = typer.Typer(

@@ -28,9 +28,6 @@ class OneLineErrors(typer.core.TyperGroup):
         except (BadInput, WriteFailed) as e:
             typer.echo(f"error: {e}", err=True)
             sys.exit(2 if isinstance(e, BadInput) else 1)
-        except KeyboardInterrupt:  # Ctrl-C before a run's folder exists (train saves and says more itself)
-            typer.echo("interrupted", err=True)
-            sys.exit(130)
         if standalone_mode:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv
