@@ -336,7 +336,9 @@ def test_bad_input_is_one_line_and_exit_2(places, tmp_path, command, what, args,
 
 
 @pytest.mark.parametrize("command", list(TEXT_COMMANDS))
-def test_a_fifo_is_refused_at_once_by_a_real_process(places, command):
-    args = fill([*TEXT_COMMANDS[command], "--data", "{text:FIFO}"], places)
+def test_a_fifo_is_refused_at_once_by_a_real_process(places, tmp_path, command):
+    args = fill(
+        [*TEXT_COMMANDS[command], "--data", "{text:FIFO}"], (places[0] | {"fresh": tmp_path / "new"}, places[1])
+    )
     r = subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "a FIFO" in r.stderr, r.stderr
