@@ -1,7 +1,8 @@
 """Reading a run folder back to resume it (docs: runs.md#resuming); writing it is common/run/files.py.
 
-A resumed run keeps every setting it was started with (common/run/train.py's Config, stored in its
-checkpoint) unless the user gives another one that a resumed run may change.
+A resumed run keeps every setting it was started with (common/run/config.py's Config, stored in its
+checkpoint, and before the first one in settings.json) unless the user gives another one that a
+resumed run may change.
 """
 
 import json
