@@ -114,6 +114,11 @@ def test_a_second_writer_is_refused_and_the_first_writes_each_update_once(tmp_pa
     assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
     assert f"is being written by process {first.pid}" in second.stderr
     assert_one_line_error(cli("train", "--data", data, "--out", out), 2, f"by process {first.pid}")
+    for reader in (
+        ["sample", out, "--length", 20],
+        ["neurons", out, "--text", "the model", "--out", tmp_path / "n.html"],
+    ):
+        assert cli(*reader).exit_code == 0  # readers take no lock, and find whole files
     time.sleep(1.0)
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=60) == 130, first.stderr.read()
