@@ -342,3 +342,18 @@ def test_a_fifo_is_refused_at_once_by_a_real_process(places, tmp_path, command):
     )
     r = subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "a FIFO" in r.stderr, r.stderr
+
+
+def test_checked_takes_a_grid_of_sizes_and_refuses_its_worst_member(places):
+    from common.errors import BadInput
+    from common.run import inputs
+
+    text = places[0]["text"]
+    assert inputs.checked(text, [8, 16], [10, 20], [1, 2]).name == "tiny.txt"  # a benchmark's grid, all fine
+    for grid, message in (
+        (([8, 0], 10, 1), "--hidden must be a positive integer"),
+        (([8], [10, 10**9], 1), "needs at least 1000000001"),
+        (([8, 10**6], 10, [1, 2]), "--hidden 1000000 needs about"),
+    ):
+        with pytest.raises(BadInput, match=message):
+            inputs.checked(text, *grid)

@@ -24,16 +24,18 @@ BYTES_PER_CHAR = 24  # reading a text: its bytes, the str, UTF-32 codes, indices
 def checked(
     data: Path | None,
     hidden: int | Sequence[int] = 100,
-    seq_length: int = 25,
+    seq_length: int | Sequence[int] = 25,
     batch_size: int | Sequence[int] = 1,
     dtype: str = "float64",
 ) -> Corpus:
-    """The text a model of these sizes runs on (None: Python's docs), once every size, the text and the memory pass."""
+    """The text a model of these sizes runs on (None: Python's docs), once every size, the text and the memory
+    pass. Each size is one value, or several (a benchmark's grid): every combination is checked."""
     sizes(hidden, seq_length, batch_size)
     corpus = text(data)
-    for B in each(batch_size):
-        Streams(corpus.ids, seq_length, B)  # one line if the text is too short for a chunk of every stream
-    fits(corpus.K, max(each(hidden)), seq_length, max(each(batch_size)), dtype)
+    for tau in each(seq_length):
+        for B in each(batch_size):
+            Streams(corpus.ids, tau, B)  # one line if the text is too short for a chunk of every stream
+    fits(corpus.K, max(each(hidden)), max(each(seq_length)), max(each(batch_size)), dtype)
     return corpus
 
 
@@ -54,7 +56,7 @@ def text(path: Path | None) -> Corpus:
     return read_text(path)
 
 
-def sizes(hidden: int | Sequence[int], seq_length: int, batch_size: int | Sequence[int]) -> None:
+def sizes(hidden: int | Sequence[int], seq_length: int | Sequence[int], batch_size: int | Sequence[int]) -> None:
     """--hidden, --seq-length and --batch-size (one value or several): positive integers."""
     for flag, values in (("--hidden", hidden), ("--seq-length", seq_length), ("--batch-size", batch_size)):
         for value in each(values):
