@@ -1,17 +1,22 @@
-# The two commands of the README: `make train` and `make test`. Each builds .venv first if needed,
-# from the pinned versions in constraints.txt.
+# The two commands of the README. `make train` builds .venv with only what training on NumPy needs;
+# `make test` adds everything else (ruff, pytest, torch, CuPy, mkdocs). Both install the pinned
+# versions of constraints.txt; `pip install .` gives the same program as a `char-rnn` command.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: train test docs serve-docs bench clean
 
-$(VENV)/installed: pyproject.toml constraints.txt
+$(VENV)/base: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/installed: $(VENV)/base
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,torch,docs,cuda13]'
 	touch $@
 
-train: $(VENV)/installed
+train: $(VENV)/base
 	$(BIN)/python cli.py train
 
 test: $(VENV)/installed

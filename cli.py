@@ -1,37 +1,47 @@
 """The command line: parse, pick a backend, call common/ (docs: cli.md). No maths here."""
 
-import datetime
-import json
-from dataclasses import fields
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated
+import sys
 
-import typer
+if sys.version_info < (3, 11):  # noqa: UP036  an older python3 on PATH gets one line, not a traceback
+    sys.exit(f"error: this program needs Python 3.11 or newer; {sys.executable} is {sys.version.split()[0]}")
+try:
+    import datetime
+    import json
+    from dataclasses import fields
+    from pathlib import Path
+    from typing import Annotated
 
-import backends
-import cli_options as co
-from common.contract import Layout
-from common.data import builtin_corpus, read_corpus, read_text
-from common.errors import BadInput
-from common.rng import stream
-from common.run import checkpoint, lifecycle, presets
-from common.run.config import Config
-from common.run.progress import ProgressBar, loss_text
-from common.sampling import check_settings, generate
-from common.tools import (
-    bench,
-    bench_report,
-    check,
-    check_train,
-    gradcheck_report,
-    neurons,
-    neurons_html,
-    regimes,
-    student,
-    sweep,
-)
-from common.tools.contenders import checked_optimizers, contenders, libraries, optimizer_ratios
+    import typer
+
+    import backends
+    import cli_options as co
+    from common.contract import Layout
+    from common.errors import BadInput
+    from common.rng import stream
+    from common.run import checkpoint, inputs, lifecycle, presets
+    from common.run.config import Config
+    from common.run.progress import ProgressBar, loss_text
+    from common.sampling import check_settings, generate
+    from common.tools import (
+        bench,
+        bench_report,
+        check,
+        check_train,
+        gradcheck_report,
+        neurons,
+        neurons_html,
+        regimes,
+        student,
+        sweep,
+    )
+    from common.tools.contenders import checked_optimizers, contenders, libraries, optimizer_ratios
+except ModuleNotFoundError as e:  # python cli.py outside the project's environment
+    sys.exit(
+        f"error: {e.name} is not installed for {sys.executable}; run `make train` once (it makes .venv), "
+        "then .venv/bin/python cli.py ..."
+    )
+except KeyboardInterrupt:  # Ctrl-C while the libraries load: nothing has started; end as Typer does later
+    sys.exit(130)
 
 Sweep = co.choices("Sweep", sweep.SWEEPS)  # bench --sweep: the size whose grid is timed
 
@@ -96,15 +106,18 @@ def train_cmd(
         t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
         typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
     state = t.state
-    if state.update >= t.total:
-        typer.echo(
-            f"{resume} is already at update {state.update:,} of {t.total:,}; ask for more with --updates or --epochs"
-        )
-        return
-    with ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:
-        end = lifecycle.run(t, bar)
-    if end.outcome is not lifecycle.Outcome.completed:
-        typer.echo(("" if end.outcome is lifecycle.Outcome.interrupted else "error: ") + end.message, err=True)
+    with t:  # the folder's lock is held, and Ctrl-C stops between two updates, until the run is over
+        if state.update >= t.total:
+            total = f"{state.update:,} of {t.total:,}"
+            typer.echo(f"{resume} is already at update {total}; ask for more with --updates or --epochs")
+            return
+        with ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:
+            end = lifecycle.run(t, bar)
+    if end.outcome is lifecycle.Outcome.interrupted:
+        typer.echo(f"{end.message}. Resume with: {co.program()} train --resume {t.folder.out}", err=True)
+    elif end.outcome is not lifecycle.Outcome.completed:
+        typer.echo(f"error: {end.message}", err=True)
+    if end.code:
         raise typer.Exit(end.code)
     typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{end.best_sample}")
     ms = 1e3 * state.seconds / state.update
@@ -137,10 +150,11 @@ def gradcheck_cmd(
     """Compare BPTT gradients with centred differences (float64, unclipped, every entry) where bugs show."""
     p = presets.preset(preset, sigma=sigma)
     hidden = hidden if hidden is not None else p.gradcheck_m
-    Config(hidden=hidden, seq_length=seq_length, sigma=p.sigma, batch_size=batch_size, seed=seed)  # checks them
-    if not step > 0:
-        raise BadInput(f"--step must be a positive number (got {step})")
-    corpus = read_corpus(data) if data is not None else builtin_corpus()
+    for flag, value in (("--sigma", sigma), ("--step", step)):
+        if value is not None:
+            inputs.positive_number(flag, value)
+    inputs.natural("--seed", seed)
+    corpus = inputs.checked(data, hidden, seq_length, batch_size)
     layout = Layout(corpus.K, hidden)
     model = backends.load(backend, layout, "float64", **co.backend_options(device, grad, kernels))
     if sigma is None:
@@ -162,8 +176,9 @@ def check_cmd(
             metavar="FILE[:NAME]", help="Your file, and your function (default loss_and_grads) or backend class in it."
         ),
     ],
-    inputs: Annotated[
-        Inputs, typer.Option(help="X and Y as one-hot columns (K, tau), one-hot rows (tau, K) or indices (tau,).")
+    layout_in: Annotated[
+        Inputs,
+        typer.Option("--inputs", help="X and Y as one-hot columns (K, tau), one-hot rows (tau, K) or indices (tau,)."),
     ] = Inputs("onehot-cols"),
     loss: Annotated[
         Reduction, typer.Option(help="Your loss over the tau steps: sum (classic) or mean (2025).")
@@ -177,23 +192,17 @@ def check_cmd(
     train: Annotated[int, typer.Option(help="Then train N updates on your gradients beside ours (0: none).")] = 0,
 ) -> None:
     """Check your own loss_and_grads (or backend class) against ours where bugs show, and name the bug."""
-    Config(hidden=hidden, seq_length=seq_length, seed=seed)  # checks them
-    if train < 0:
-        raise BadInput(f"--train must be zero or a positive number of updates (got {train})")
-    corpus = read_text(data) if data is not None else builtin_corpus()
+    inputs.natural("--seed", seed)
+    inputs.natural("--train", train)
+    corpus = inputs.checked(data, hidden, seq_length)
     layout = Layout(corpus.K, hidden)
-    model = check.model_of(target, layout, inputs.value, loss.value)
+    model = check.model_of(target, layout, layout_in.value, loss.value)
     p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
     points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
     ok = check.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
     trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
     if not (ok and trained):
         raise typer.Exit(1)
-
-
-class Which(StrEnum):
-    best = "best"
-    last = "last"
 
 
 @app.command("sample")
@@ -214,20 +223,23 @@ def sample_cmd(
         typer.Option("--from-zero", metavar="", help="Start from h = 0 (min-char-rnn), not the saved hidden state."),
     ] = False,
     seed: co.SeedOpt = 1,
-    which: Annotated[
-        Which, typer.Option(help="The best model, or the last parameters (checkpoints only).")
-    ] = Which.best,
+    which: co.WhichOpt = co.Which.best,
     backend: co.BackendOpt = "numpy",
     device: co.DeviceOpt = None,
     kernels: co.KernelsOpt = None,
 ) -> None:
     """Print text from a trained model, on any backend, going on from the hidden state it reached."""
     check_settings(length, temperature, top_p, prime)
-    model = checkpoint.load_model(checkpoint.model_file(path, which.value), which.value)
+    inputs.natural("--seed", seed)
+    path = checkpoint.model_file(path, which.value)
+    model = checkpoint.load_model(path, which.value)
     layout, dtype = Layout(len(model.meta["chars"]), model.params.W.shape[0]), model.meta["dtype"]
     net = backends.load(backend, layout, dtype, **co.backend_options(device, kernels=kernels))
     rng = stream(seed, "cli-sample")
-    typer.echo(generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p))
+    text = generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p)
+    h = "h = 0" if from_zero or model.h is None else "the hidden state saved with it"
+    typer.echo(f"read {checkpoint.describe(path, model, which.value)}, from {h}", err=True)
+    typer.echo(text)
 
 
 @app.command("bench")
@@ -267,14 +279,12 @@ def bench_cmd(
     option = sweep_option and sweep_option.value
     grid = sweep.grid(option, hidden, batch_size, seq_length, out)
     rounds = rounds or (sweep.ROUNDS if option else 40)
-    for flag, values in (
-        *zip(("--hidden", "--batch-size", "--seq-length"), grid.values()),
-        ("--updates", [updates]),
-        ("--rounds", [rounds]),
-    ):
-        if min(values) < 1:
-            raise BadInput(f"{flag} must be a positive integer (got {min(values)})")
-    corpus = read_corpus(data) if data is not None else builtin_corpus()
+    inputs.positive("--updates", updates)
+    inputs.positive("--rounds", rounds)
+    for flag, path in (("--plot", plot), ("--json", json_out)):
+        if path is not None:
+            inputs.output(flag, path)
+    corpus = inputs.checked(data, grid["m"], grid["tau"], grid["B"])
     optimizers = checked_optimizers(optimizer)
     make = contenders(names, device, yardstick, corpus.K, optimizers)
     libs = libraries(names)
@@ -334,10 +344,13 @@ def neurons_cmd(
         list[FeatureName] | None, typer.Option(help="Features to find units for (repeat). Default: all.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="The HTML page to write. Default: neurons.html in the run.")] = None,
+    which: co.WhichOpt = co.Which.best,
 ) -> None:
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
-    for line in neurons_html.report(path, data, text, start, length, show, names, out):
+    origin, lines = neurons_html.report(path, data, text, start, length, show, names, out, which.value)
+    typer.echo(f"read {origin}", err=True)
+    for line in lines:
         typer.echo(line)
 
 
@@ -346,6 +359,8 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     """Count what one CuPy update asks of a GPU (launches, copies, syncs) on the CPU stand-in; estimate its time."""
     from backends.standin import launches
 
+    inputs.sizes(hidden, seq_length, batch_size)
+    inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
     for line in launches.table(hidden, seq_length, batch_size):
         typer.echo(line)
     typer.echo(launches.numpy_line(hidden, seq_length, batch_size))

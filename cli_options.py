@@ -1,6 +1,7 @@
 """The command line's options: one-line errors, choices, the options several commands take, and the
 options that differ between the two handouts (docs: cli.md, handouts.md). Typer lives here and in cli.py only."""
 
+import os
 import sys
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -44,6 +45,20 @@ class DType(StrEnum):
     float32 = "float32"
 
 
+class Which(StrEnum):
+    best = "best"
+    last = "last"
+
+
+def program() -> str:
+    """This program as the user can type it again: char-rnn, or python cli.py with this very python."""
+    if Path(sys.argv[0]).name == "char-rnn":
+        return "char-rnn"
+    python = Path(sys.executable)
+    python = os.path.relpath(python) if python.is_relative_to(Path.cwd()) else python
+    return f"{python} {os.path.relpath(Path(__file__).with_name('cli.py'))}"
+
+
 DataOpt = Annotated[
     Path | None,
     typer.Option(help="A UTF-8 text file to train on (e.g. goblet_book.txt). Default: Python's own docs."),
@@ -60,6 +75,7 @@ KernelsOpt = Annotated[
     Kernels | None,
     typer.Option(help="cupy only: the NumPy body as is (plain), fused kernels, or one per update (persistent)."),
 ]
+WhichOpt = Annotated[Which, typer.Option(help="best.npz, the best model; or last, the checkpoint's latest parameters.")]
 
 
 def backend_options(device: str | None = None, grad: Grad | None = None, kernels: Kernels | None = None) -> dict:

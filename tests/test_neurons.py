@@ -108,24 +108,25 @@ def test_the_command_finds_the_letter_unit_and_writes_a_self_contained_page(tmp_
     assert page.count("<span class=") - 11 == 500 * picks  # one span per character per unit, 11 in the scale
 
 
-def test_h_starts_where_training_left_it_with_the_parameters_it_left(tmp_path, corpus_file):
+def test_h_starts_where_the_model_was_saved_best_by_default_and_the_last_on_request(tmp_path, corpus_file):
     run = tmp_path / "run"
     args = ["train", "--data", str(corpus_file), "--hidden", "8", "--updates", "30", "--sample-every", "0", "--out"]
     assert runner.invoke(app, [*args, str(run)]).exit_code == 0
-    saved = read_checkpoint(run / "checkpoint.npz")[0]
-    params, meta, h0, origin = neurons.model(run)
-    assert np.array_equal(h0, saved["h"][:, 0]) and "checkpoint.npz" in origin
-    assert np.array_equal(params.W, load_model(run / "checkpoint.npz", "last")[0].W)  # the h's own parameters
-    (run / "checkpoint.npz").unlink()
-    params, meta, h0, origin = neurons.model(run)
     best = load_model(run / "best.npz")
-    assert np.array_equal(h0, best.h[:, 0]) and origin.endswith("best.npz: the h saved with it")
-    assert np.array_equal(params.W, best.params.W)
+    params, meta, h0, origin = neurons.model(run)  # the default: best.npz, as `sample` reads
+    assert np.array_equal(h0, best.h[:, 0]) and np.array_equal(params.W, best.params.W)
+    assert origin.startswith(f"{run / 'best.npz'}: the best model (update ") and origin.endswith("the h saved with it")
+    saved = read_checkpoint(run / "checkpoint.npz")[0]
+    params, meta, h0, origin = neurons.model(run, "last")
+    assert np.array_equal(h0, saved["h"][:, 0]) and "checkpoint.npz: the latest parameters (update 30" in origin
+    assert np.array_equal(params.W, load_model(run / "checkpoint.npz", "last")[0].W)  # the h's own parameters
     save_model(run / "best.npz", best.params, best.meta)  # a model file with no h, as version 1 wrote them
     params, meta, h0, origin = neurons.model(run)
-    assert not h0.any() and origin.endswith("best.npz, h = 0")
-    r = runner.invoke(app, ["neurons", str(run), "--text", "the model"])
-    assert r.exit_code == 0 and "best.npz, h = 0;" in r.output.splitlines()[0], r.output
+    assert not h0.any() and origin.endswith("from h = 0")
+    for which, name in (("best", "best.npz"), ("last", "checkpoint.npz")):
+        r = runner.invoke(app, ["neurons", str(run), "--text", "the model", "--which", which])
+        said = r.stderr.splitlines()
+        assert r.exit_code == 0 and len(said) == 1 and said[0].startswith(f"read {run / name}: "), r.stderr
 
 
 def test_the_warm_up_is_the_text_before_the_passage(tmp_path):

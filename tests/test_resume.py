@@ -322,10 +322,10 @@ def test_byte_level_damage_is_a_clear_error_or_harmless(tmp_path, good_checkpoin
 def test_sample_is_reproducible_and_temperature_zero_is_greedy(tmp_path, corpus_file, corpus):
     out = tmp_path / "run"
     train_cli(corpus_file, out, "--updates", 200)
-    a = cli("sample", out, "--seed", 3, "--length", 120).output
-    assert a == cli("sample", out, "--seed", 3, "--length", 120).output
-    assert a != cli("sample", out, "--seed", 4, "--length", 120).output
-    assert a == cli("sample", out, "--seed", 3, "--length", 120, "--top-p", 1.0).output  # top-p = 1 is plain
+    a = cli("sample", out, "--seed", 3, "--length", 120).stdout
+    assert a == cli("sample", out, "--seed", 3, "--length", 120).stdout
+    assert a != cli("sample", out, "--seed", 4, "--length", 120).stdout
+    assert a == cli("sample", out, "--seed", 3, "--length", 120, "--top-p", 1.0).stdout  # top-p = 1 is plain
     model = checkpoint.load_model(out / "best.npz")
     b = NumpyBackend(Layout(corpus.K, 16))
     theta, prime = b.layout.pack(model.params), [corpus.chars.index(ch) for ch in "The"]
@@ -341,8 +341,8 @@ def test_sample_is_reproducible_and_temperature_zero_is_greedy(tmp_path, corpus_
         return "The" + corpus.decode(path)
 
     for first, h, ids in (([], model.h, [model.x_next, *prime]), (["--from-zero"], np.zeros((16, 1)), prime)):
-        greedy = cli("sample", out, *first, "--temperature", 0, "--prime", "The", "--length", 60).output
-        assert greedy == cli("sample", out, *first, "--temperature", 1e-9, "--prime", "The", "--length", 60).output
+        greedy = cli("sample", out, *first, "--temperature", 0, "--prime", "The", "--length", 60).stdout
+        assert greedy == cli("sample", out, *first, "--temperature", 1e-9, "--prime", "The", "--length", 60).stdout
         assert greedy == argmax_path(h, ids) + "\n"  # the argmax path, from the saved h (default) or from 0
 
 

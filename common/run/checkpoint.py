@@ -22,6 +22,7 @@ from common.contract import NAMES, Backend, Optimizer, Params, opt_state_size
 from common.errors import BadInput
 from common.rng import PURPOSES
 from common.run.npzfile import expect, layout_of, load, save
+from common.run.progress import loss_text
 from common.run.train import State
 
 
@@ -65,6 +66,19 @@ def load_model(path: Path, which: str = "best") -> Model:
     params = Params(*(expect(arrays, n, layout.shapes[n], None, path) for n in NAMES))
     h = expect(arrays, "h", (layout.m, 1), None, path) if "h" in arrays else None
     return Model(params, meta, h, meta.get("x_next"))
+
+
+def describe(path: Path, model: Model, which: str = "best") -> str:
+    """Which parameters a reader took from path, and from which update: for its one line on stderr."""
+    meta = model.meta
+    if which == "last":
+        what, update, loss = "the latest parameters", meta.get("update"), meta.get("smooth")
+    elif meta.get("kind") == "checkpoint":
+        what, update, loss = "its best model", meta.get("best_update"), meta.get("best_smooth")
+    else:
+        what, update, loss = "the best model", meta.get("update"), meta.get("smooth_loss")
+    known = isinstance(update, int) and isinstance(loss, float)
+    return f"{path}: {what}" + (f" (update {update:,}, smooth loss {loss_text(loss)})" if known else "")
 
 
 def save_checkpoint(path: Path, backend: Backend, state: State, meta: dict, chunks: int) -> None:

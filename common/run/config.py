@@ -3,7 +3,6 @@
 The defaults are the classic handout's; common/run/presets.py resolves the 2025 handout's values.
 """
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -11,6 +10,7 @@ import numpy as np
 from common.contract import DTYPES, OPTIMIZERS, Optimizer
 from common.data import ORDERS, Streams, split
 from common.errors import BadInput
+from common.run import inputs
 from common.run.presets import PRESETS, REDUCTIONS
 from common.weights import INITS
 
@@ -54,15 +54,13 @@ class Config:
             elif f.name in ("clip", "beta1", "beta2", "eps", "validation"):
                 continue  # checked by common/presets.check through the Optimizer
             elif f.name in ("eta", "sigma"):
-                if not (math.isfinite(value) and value > 0):
-                    raise BadInput(f"{flag} must be a positive number (got {value})")
+                inputs.positive_number(flag, value)
             elif f.name in ("seed", "sample_every", "checkpoint_every"):
-                if value < 0:
-                    raise BadInput(f"{flag} must be zero or positive (got {value})")
+                inputs.natural(flag, value)
             elif f.name == "validate_every" and self.best_by == "validation" and not self.validation:
                 raise BadInput("--best-by validation needs a held-out part: give --validation FRACTION")
-            elif value is not None and value < 1:
-                raise BadInput(f"{flag} must be a positive integer (got {value})")
+            elif value is not None:
+                inputs.positive(flag, value)  # hidden, seq_length, batch_size, epochs, updates, validate_every
 
     @property
     def opt(self) -> Optimizer:

@@ -1,5 +1,8 @@
 """Writing a training run's folder (docs: runs.md); reading it back to resume is common/run/resume.py.
 
+    lock            the process id of the one process writing the folder (common/run/folder.py)
+    settings.json   every setting of the run, written as its folder is claimed: a run stopped before
+                    its first checkpoint resumes from update 0
     history.csv     update,loss,smooth_loss: one row per update (appended as training goes)
     samples.txt     the samples shown during training, each under its update and smooth loss
     checkpoint.npz  everything needed to continue exactly (common/run/checkpoint.py)
@@ -12,12 +15,13 @@
 
 Every file is replaced atomically (common/run/atomic.py), and history.csv only grows by whole rows
 that are fsynced before the checkpoint that counts them, so a run killed at any moment can be
-resumed. The folder is reserved atomically (common/run/folder.py), so runs started at once never share one.
+resumed. The folder is claimed and locked (common/run/folder.py), so it has one writer at a time.
 """
 
 import datetime
 import json
 import math
+import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +32,7 @@ from common.contract import Backend
 from common.data import Corpus
 from common.run import atomic, checkpoint
 from common.run.config import Config, parts
+from common.run.npzfile import FORMAT
 from common.run.progress import loss_text
 from common.run.train import State
 
@@ -71,11 +76,25 @@ def heading(update: int, smooth: float) -> str:
 class Run:
     """The folder of one run, for one corpus, config and backend."""
 
-    def __init__(self, out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path: Path | None, options=None):
+    def __init__(
+        self, out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path: Path | None, options=None, lock=None
+    ):
         self.out, self.corpus, self.cfg, self.backend, self.data_path = Path(out), corpus, cfg, backend, data_path
         self.options = options or {}  # the backend options the run was started with (--device, --kernels, ...)
+        self.lock = lock  # the file descriptor of the folder's lock (common/run/folder.py), held until close()
         self.flushed = 0  # history rows already in history.csv
         self.saved_at = -1  # the update of the last checkpoint written
+
+    def close(self) -> None:
+        """Let another process write the folder."""
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
+
+    def write_settings(self) -> None:
+        """settings.json: what `train --resume` needs to start the run again from update 0."""
+        settings = {"format": FORMAT, "kind": "settings"} | self.meta()
+        atomic.write_text(self.out / "settings.json", json.dumps(settings, indent=2) + "\n")
 
     def meta(self) -> dict:
         """What every file of the run records: vocabulary, sizes, dtype, every setting, corpus, backend."""

@@ -1,11 +1,14 @@
 """A training run from start to end (docs: runs.md#a-runs-life).
 
-start a new run or resume one -> reserve its folder -> train until done or stopped, with
-checkpoints -> finish with an Outcome -> the final sample and the summary. The CLI parses
-options, calls `new` or `resume`, then `run`, and prints the Ending.
+start a new run (check every input, then claim and lock its folder and write its settings) or
+resume one (lock its folder, then read it back) -> train until done or stopped, with checkpoints
+-> finish with an Outcome -> the final sample and the summary. The CLI parses options, calls
+`new` or `resume`, then `run` inside `with training:` (which lets go of the folder's lock), and
+prints the Ending.
 """
 
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -13,18 +16,16 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-import numpy as np
-
 import backends
 from common.contract import Backend, Layout
-from common.data import Corpus, builtin_corpus, read_text
-from common.errors import TrainingStopped, WriteFailed
-from common.run import memory
+from common.data import Corpus
+from common.errors import BadInput, TrainingStopped, WriteFailed
+from common.run import folder as run_folder
+from common.run import inputs
 from common.run import resume as reading
 from common.run.checkpoint import restore
 from common.run.config import Config, parts
 from common.run.files import Run
-from common.run.folder import reserve
 from common.run.report import sampling_table
 from common.run.train import Reporter, State, final_sample, start, total_updates, train
 from common.weights import init_theta
@@ -48,6 +49,16 @@ class Training:
     state: State
     total: int  # updates the run is to reach
 
+    stop: "StopFlag | None" = None  # set while the run is entered: Ctrl-C then stops it between two updates
+
+    def __enter__(self) -> "Training":
+        self.stop = StopFlag().__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.__exit__()
+        self.folder.close()  # the lock: another process may write the folder now
+
 
 @dataclass
 class Ending:
@@ -59,36 +70,51 @@ class Ending:
 
 
 def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | None, say: Callable) -> Training:
-    """A fresh run: every check first, then the folder is reserved (so a refusal leaves nothing behind)."""
+    """A fresh run: every check first, then its folder is claimed (so a refusal leaves nothing behind)."""
     backends.ensure(name, **options)  # before any other work: one clear line if it cannot run
-    if data is not None:
-        corpus = read_text(data)
-    else:
-        corpus = builtin_corpus()
+    corpus = inputs.checked(data, cfg.hidden, cfg.seq_length, cfg.batch_size, cfg.dtype)
+    if data is None:
         say(
             f"No --data given: training on Python's reference documentation ({len(corpus.text):,} "
             f"characters, {corpus.K} distinct), which ships with Python. Use --data PATH for your own "
             "text, e.g. goblet_book.txt."
         )
-    layout = Layout(corpus.K, cfg.hidden)
-    streams = parts(cfg, corpus.ids)[0]  # one clear line now if the text (or its held-out part) is too short
-    memory.check(layout, cfg.seq_length, cfg.batch_size, np.dtype(cfg.dtype).itemsize)
-    model = backends.load(name, layout, cfg.dtype, **options)
-    state = start(model, init_theta(layout, cfg.sigma, cfg.seed, cfg.init), cfg.batch_size, cfg.opt)
-    folder = Run(reserve(out), corpus, cfg, model, data, options)
+    streams = parts(cfg, corpus.ids)[0]  # one clear line now if the held-out part is too short
+    model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
+    state = fresh(model, cfg)
+    out, lock = run_folder.reserve(out)
+    folder = Run(out, corpus, cfg, model, data, options, lock)
+    try:
+        folder.write_settings()  # from now on the run can be resumed, from update 0 on
+    except BaseException:
+        folder.close()
+        raise
     return Training(folder, model, corpus, cfg, state, total_updates(cfg, streams))
 
 
 def resume(out: Path, changes: dict, force: bool, name: str | None, options: dict, data: Path | None) -> Training:
-    """The run in folder out, at its checkpoint, with the changes a resumed run may take."""
-    arrays, meta = reading.read(out)
-    cfg = reading.resumed_config(meta, changes, force)
-    corpus, data = reading.resumed_corpus(meta, data)
-    name, options = reading.resumed_backend(meta, name, options)
-    model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
-    state = restore(model, arrays, meta)
-    folder = reading.reopen(out, corpus, cfg, model, data, options, state)
+    """The run in folder out, at its checkpoint (or at update 0, before its first), with the changes it may take."""
+    if not out.is_dir():
+        raise BadInput(f"{out} is not a run folder" if out.exists() else f"{out} does not exist")
+    lock = run_folder.lock(out)  # before reading: what is read is what a second writer would change
+    try:
+        arrays, meta = reading.read(out)
+        cfg = reading.resumed_config(meta, changes, force)
+        corpus, data = reading.resumed_corpus(meta, data)
+        name, options = reading.resumed_backend(meta, name, options)
+        inputs.fits(corpus.K, cfg.hidden, cfg.seq_length, cfg.batch_size, cfg.dtype)  # this machine may have less
+        model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
+        state = restore(model, arrays, meta) if arrays is not None else fresh(model, cfg)
+        folder = reading.reopen(out, corpus, cfg, model, data, options, state, lock)
+    except BaseException:
+        os.close(lock)
+        raise
     return Training(folder, model, corpus, cfg, state, total_updates(cfg, parts(cfg, corpus.ids)[0]))
+
+
+def fresh(model: Backend, cfg: Config) -> State:
+    """The state before the first update: the initial weights of cfg's seed, h = 0, the optimizer's state 0."""
+    return start(model, init_theta(model.layout, cfg.sigma, cfg.seed, cfg.init), cfg.batch_size, cfg.opt)
 
 
 def senseless(cfg: Config) -> list[str]:
@@ -123,7 +149,7 @@ class StopFlag:
 
 
 def run(t: Training, reporter: Reporter) -> Ending:
-    """Train t to its total or until stopped, and finish: every path ends in one Outcome."""
+    """Train t (entered: `with t:`) to its total or until stopped, and finish: every path ends in one Outcome."""
     folder, state, out = t.folder, t.state, t.folder.out
     if state.update == 0:
         for message in senseless(t.cfg):
@@ -134,31 +160,28 @@ def run(t: Training, reporter: Reporter) -> Ending:
         s.wall = wall0 + time.perf_counter() - t0
         folder.save(s, status)
 
-    with StopFlag() as stop:  # signals only set the flag until the run's files are written
-        try:
-            train(t.model, t.corpus, t.cfg, state, reporter, save, stop)
-            if stop.signal is not None:
-                ending = Ending(
-                    Outcome.interrupted,
-                    f"interrupted at update {state.update:,}: everything up to it is saved in {out}. "
-                    f"Resume with: python cli.py train --resume {out}",
-                    128 + stop.signal,
-                )
-            else:
-                best = final_sample(t.model, t.corpus, t.cfg, state)
-                table = sampling_table(t.model, t.corpus, state.best_theta, state.best_h, state.best_x_next, t.cfg.seed)
-                ending = Ending(Outcome.completed, f"wrote {out}", 0, best, table)
-        except TrainingStopped as e:
+    stop = t.stop  # signals only set the flag until the run's files are written
+    try:
+        train(t.model, t.corpus, t.cfg, state, reporter, save, stop)
+        if stop.signal is not None:
             ending = Ending(
-                Outcome.stopped, f"{e}; training stopped. The best model so far is in {out / 'best.npz'}", 1
+                Outcome.interrupted,
+                f"interrupted at update {state.update:,}: everything up to it is saved in {out}",
+                128 + stop.signal,
             )
-        except WriteFailed as e:
-            return failed(t, str(e))
-        try:
-            state.wall = wall0 + time.perf_counter() - t0
-            folder.finish(state, ending.outcome.value, ending.best_sample, ending.table)
-        except WriteFailed as e:
-            return failed(t, str(e))
+        else:
+            best = final_sample(t.model, t.corpus, t.cfg, state)
+            table = sampling_table(t.model, t.corpus, state.best_theta, state.best_h, state.best_x_next, t.cfg.seed)
+            ending = Ending(Outcome.completed, f"wrote {out}", 0, best, table)
+    except TrainingStopped as e:
+        ending = Ending(Outcome.stopped, f"{e}; training stopped. The best model so far is in {out / 'best.npz'}", 1)
+    except WriteFailed as e:
+        return failed(t, str(e))
+    try:
+        state.wall = wall0 + time.perf_counter() - t0
+        folder.finish(state, ending.outcome.value, ending.best_sample, ending.table)
+    except WriteFailed as e:
+        return failed(t, str(e))
     return ending
 
 

@@ -6,10 +6,12 @@ handouts): Adam, eta 0.001, no clipping, the mean loss over the tau steps, fan-i
 initialisation, gradient check at m = 10 against centred differences and autograd.
 """
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 from common.contract import CLIP, Optimizer
 from common.errors import BadInput
+from common.run import inputs
 from common.weights import INITS
 
 REDUCTIONS = ("sum", "mean")
@@ -74,15 +76,13 @@ def preset(name: str, **overrides) -> Preset:
 
 def check(opt: Optimizer) -> None:
     """One BadInput line for a value outside what the update rule can use."""
-    if not opt.eta > 0:
-        raise BadInput(f"--eta must be a positive number (got {opt.eta})")
-    if opt.clip is not None and not opt.clip > 0:
+    inputs.positive_number("--eta", opt.eta)
+    if opt.clip is not None and not (math.isfinite(opt.clip) and opt.clip > 0):
         raise BadInput(f"--clip must be positive, or 0 for no clipping (got {opt.clip})")
     for flag, beta in (("--beta1", opt.beta1), ("--beta2", opt.beta2)):
-        if not 0 <= beta < 1:
+        if not 0 <= beta < 1:  # nan fails this too
             raise BadInput(f"{flag} must be in [0, 1) (got {beta})")
-    if not opt.eps > 0:
-        raise BadInput(f"--eps must be a positive number (got {opt.eps})")
+    inputs.positive_number("--eps", opt.eps)
 
 
 def settings(p: Preset) -> dict:

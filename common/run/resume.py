@@ -1,18 +1,22 @@
 """Reading a run folder back to resume it (docs: runs.md#resuming); writing it is common/run/files.py.
 
-A resumed run keeps every setting it was started with (common/run/train.py's Config, stored in its
-checkpoint) unless the user gives another one that a resumed run may change.
+A resumed run keeps every setting it was started with (common/run/config.py's Config, stored in its
+checkpoint, and before the first one in settings.json) unless the user gives another one that a
+resumed run may change.
 """
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
 from common.contract import Backend
-from common.data import BUILTIN_NAME, Corpus, builtin_corpus, read_text
+from common.data import BUILTIN_NAME, Corpus
 from common.errors import BadInput
-from common.run import checkpoint
+from common.run import checkpoint, inputs
 from common.run.config import Config
 from common.run.files import Run
+from common.run.folder import LOCK
+from common.run.npzfile import FORMAT
 from common.run.train import State
 
 FREE_ON_RESUME = {
@@ -25,16 +29,32 @@ FREE_ON_RESUME = {
 FORCE_ON_RESUME = {"eta"}  # a different learning rate, with --force
 
 
-def read(folder: Path) -> tuple[dict, dict]:
-    """The checkpoint of a run folder, checked (common/run/checkpoint.py)."""
-    if not (folder / "checkpoint.npz").exists() and folder.is_dir():
-        raise BadInput(f"{folder} has no checkpoint.npz to resume from")
-    return checkpoint.read_checkpoint(folder / "checkpoint.npz")
+def read(folder: Path) -> tuple[dict | None, dict]:
+    """A run folder's checkpoint, checked (common/run/checkpoint.py); before the first one, (None, its settings)."""
+    if (folder / "checkpoint.npz").exists():
+        return checkpoint.read_checkpoint(folder / "checkpoint.npz")
+    path = folder / "settings.json"
+    if not path.exists():
+        empty = all(p.name == LOCK for p in folder.iterdir())
+        start = f"start a run there with --out {folder}" if empty else "start a new run with another --out"
+        raise BadInput(f"{folder} holds no run to resume (no checkpoint.npz, no settings.json); {start}")
+    try:
+        assert path.is_file()  # not a FIFO, which would block the read
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        assert meta["format"] == FORMAT and meta["kind"] == "settings" and isinstance(meta["chars"], str)
+        assert isinstance(meta["config"], dict) and isinstance(meta["corpus"]["sha256"], str)
+        assert isinstance(meta["backend"]["name"], str) and isinstance(meta["backend"]["options"], dict)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AssertionError):
+        raise BadInput(f"{path} is damaged: it is not the settings this program writes") from None
+    return None, meta
 
 
 def resumed_config(meta: dict, changes: dict, force: bool) -> Config:
     """The run's config with the changes the user asked for, if a resumed run may take them."""
-    old = Config(**meta["config"])  # a version-1 checkpoint lacks checkpoint_every: its default then
+    try:
+        old = Config(**meta["config"])  # a version-1 checkpoint lacks checkpoint_every: its default then
+    except TypeError as e:  # a key this program does not know, or a value of the wrong type
+        raise BadInput(f"the run's settings are damaged or not this program's ({e})") from None
     for name, value in changes.items():
         flag, was = "--" + name.replace("_", "-"), getattr(old, name)
         if value == was or name in FREE_ON_RESUME or (name in FORCE_ON_RESUME and force):
@@ -54,7 +74,7 @@ def resumed_corpus(meta: dict, data: Path | None) -> tuple[Corpus, Path | None]:
         data = Path(was["path"])
         if not data.exists():
             raise BadInput(f"this run read its text from {data}, which is gone; give the same text with --data PATH")
-    corpus = read_text(data) if data is not None else builtin_corpus()
+    corpus = inputs.text(data)  # None: Python's docs
     if data is None and was["name"] != BUILTIN_NAME:
         raise BadInput(f"this run trained on {was['name']}; give it with --data")
     if corpus.sha256 != was["sha256"]:
@@ -74,9 +94,10 @@ def resumed_backend(meta: dict, name: str | None, options: dict) -> tuple[str, d
     return name or meta["backend"]["name"], options
 
 
-def reopen(out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path, options: dict, state: State) -> Run:
-    """The folder of a run resumed at state, made to agree with its checkpoint."""
-    folder = Run(out, corpus, cfg, backend, data_path, options)
+def reopen(out: Path, corpus: Corpus, cfg: Config, backend: Backend, data_path, options, state: State, lock) -> Run:
+    """The folder of a run resumed at state, made to agree with its checkpoint and its settings."""
+    folder = Run(out, corpus, cfg, backend, data_path, options, lock)
+    folder.write_settings()  # what it goes on with (a new target, say), should it stop before a checkpoint
     folder.rewrite_history(state)  # rows written after the checkpoint are not part of the run
     for leftover in folder.out.glob(".*.tmp"):  # what a killed write left behind
         leftover.unlink()

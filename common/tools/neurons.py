@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from common.contract import Params
-from common.data import read_corpus
 from common.errors import BadInput
-from common.run.checkpoint import load_model
-from common.run.npzfile import load
+from common.run import inputs
+from common.run.checkpoint import describe, load_model, model_file
 
 WARMUP = 1000  # characters read before the passage, so that h_t is the state of a model mid-text
 QUOTES_OPEN, QUOTES_CLOSE = "\u201c", "\u201d"  # curly double quotes; the straight one toggles
@@ -81,24 +80,21 @@ def features(text: str, names: list[str]) -> np.ndarray:
     return np.stack([FEATURES[n][1](text) for n in names], axis=1)  # (T, F)
 
 
-def model(path: Path) -> tuple[Params, dict, np.ndarray, str]:
-    """Parameters, meta, and the h_0 that goes with them, and where they come from.
+def model(path: Path, which: str = "best") -> tuple[Params, dict, np.ndarray, str]:
+    """Parameters, meta, the h_0 that goes with them, and where they come from.
 
-    A run's checkpoint holds the latest parameters and the hidden state training left with them,
-    best.npz the best parameters and the state saved with them: states the model reads well from.
-    From h = 0, or from another update's h, a trained model can fall into another attractor and
-    never leave it (docs: neurons.md#where-h-starts). A file that holds no h (written before
-    version 2) starts from h = 0.
+    best.npz holds the best parameters and the hidden state saved with them; a checkpoint's last
+    parameters (which="last") go with the hidden state training left with them: states the model
+    reads well from. From h = 0, or from another update's h, a trained model can fall into another
+    attractor and never leave it (docs: neurons.md#where-h-starts). A file that holds no h
+    (written before version 2) starts from h = 0.
     """
-    if path.is_dir():
-        path = path / ("checkpoint.npz" if (path / "checkpoint.npz").exists() else "best.npz")
-    kind = load(path)[1].get("kind")
-    params, meta, h, _ = load_model(path, "last" if kind == "checkpoint" else "best")  # h: (m, 1) or None
-    m = int(meta["hidden"])
-    if h is None or not np.isfinite(h).all():
-        return params, meta, np.zeros(m), f"{path}, h = 0"
-    saved = "its latest parameters and the h training left with them" if kind == "checkpoint" else "the h saved with it"
-    return params, meta, h[:, 0].astype(float), f"{path}: {saved}"
+    path = model_file(path, which)
+    found = load_model(path, which)  # h: (m, 1) or None
+    origin = describe(path, found, which)
+    if found.h is None or not np.isfinite(found.h).all():
+        return found.params, found.meta, np.zeros(int(found.meta["hidden"])), f"{origin}, from h = 0"
+    return found.params, found.meta, found.h[:, 0].astype(float), f"{origin}, from the h saved with it"
 
 
 def activations(p: Params, ids: np.ndarray, warmup: np.ndarray, h0: np.ndarray) -> np.ndarray:
@@ -157,7 +153,7 @@ def passage(data: Path | None, text: str | None, start: int, length: int) -> tup
         raise BadInput("give the passage as exactly one of --data PATH or --text STRING")
     if start < 0 or length < 2:
         raise BadInput(f"--start must be >= 0 and --length >= 2 (got {start} and {length})")
-    name, whole = (data.name, read_corpus(data).text) if data is not None else ("--text", text)
+    name, whole = (data.name, inputs.text(data).text) if data is not None else ("--text", text)
     piece = whole[start : start + length]
     if len(piece) < 2:
         raise BadInput(f"{name} has {len(whole)} characters: nothing to show from --start {start}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from common.data import encode
 from common.errors import BadInput
+from common.run import inputs
 from common.tools import neurons
 from common.tools.neurons import FEATURES
 
@@ -94,20 +95,26 @@ def write(path: Path, page: str) -> None:
         raise BadInput(f"cannot write {path}: {e.strerror}") from None
 
 
-def report(path: Path, data, text, start: int, length: int, show: int, names: list[str], out: Path | None) -> list[str]:
-    """`python cli.py neurons`: find the units, write the page (default: the run's neurons.html), say what was found."""
+def report(
+    path: Path, data, text, start: int, length: int, show: int, names: list[str], out: Path | None, which: str = "best"
+) -> tuple[str, list[str]]:
+    """`python cli.py neurons`: find the units, write the page (default: the run's neurons.html).
+
+    Returns the file the model was read from (with where h starts) and the lines that say what was found.
+    """
     if show < 1:
         raise BadInput(f"--show must be a positive integer (got {show})")
+    out = out or (path if path.is_dir() else path.parent) / "neurons.html"
+    inputs.output("--out", out)  # before the work, not after it
     name, warmup, passage = neurons.passage(data, text, start, length)
-    params, meta, h0, origin = neurons.model(path)
+    params, meta, h0, origin = neurons.model(path, which)
     ids = encode(passage, meta["chars"])
     H = neurons.activations(params, ids, encode(warmup, meta["chars"]), h0)  # (T, m)
     picks = neurons.pick(H, passage, names)
-    out = out or (path if path.is_dir() else path.parent) / "neurons.html"
     write(out, page(f"What the units track in {name}", f"Model: {origin}", passage[:show], H, picks))
     bits = neurons.bits_per_char(params, H, ids)
-    return [
-        f"model: {origin}; it reads the passage at {bits:.2f} bits/character",
+    return origin, [
+        f"the model reads the passage at {bits:.2f} bits/character",
         neurons.table(picks, names),
         f"wrote {out}",
     ]
