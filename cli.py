@@ -278,7 +278,7 @@ def bench_cmd(
     dtypes = [d.value for d in dtype] if dtype else ["float64", "float32"]
     option = sweep_option and sweep_option.value
     grid = sweep.grid(option, hidden, batch_size, seq_length, out)
-    rounds = rounds or (sweep.ROUNDS if option else 40)
+    rounds = rounds if rounds is not None else (sweep.ROUNDS if option else 40)
     inputs.positive("--updates", updates)
     inputs.positive("--rounds", rounds)
     for flag, path in (("--plot", plot), ("--json", json_out)):

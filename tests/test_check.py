@@ -259,7 +259,7 @@ def test_bad_names_and_options_get_one_line(tmp_path, corpus_file):
     )
     assert_one_line_error(cli("check", tmp_path / "mine.txt"), 2, "is not path/to/file.py:NAME")
     assert_one_line_error(cli("check", path, "--hidden", 0), 2, "--hidden must be a positive integer")
-    assert_one_line_error(cli("check", path, "--train", -1), 2, "--train must be zero or a positive number")
+    assert_one_line_error(cli("check", path, "--train", -1), 2, "--train must be zero or positive")
     (tmp_path / "latin1.txt").write_bytes(b"caf\xe9 au lait")
     assert_one_line_error(cli("check", path, "--data", tmp_path / "latin1.txt"), 2, "is not valid UTF-8")
     r = cli("check", path, "--inputs", "onehot")

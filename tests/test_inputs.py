@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import cli, make_text
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
+TEMPLATE = os.path.join(ROOT, "docs", "examples", "rnn.py")  # a correct student file, for `check`
 TIMEOUT = 30  # seconds; every refusal here takes well under one
 
 # --data: (what is there, a fragment of the one line that refuses it)
@@ -42,6 +43,7 @@ TEXT_COMMANDS = {  # the commands that read a text, and their arguments before -
     "gradcheck": ["gradcheck"],
     "bench": ["bench", "--updates", "1", "--rounds", "1", "--dtype", "float64", "--hidden", "8"],
     "neurons": ["neurons", "{run}"],
+    "check": ["check", TEMPLATE],
 }
 TOO_SHORT = ("too short for one chunk", "needs at least 26")  # the commands that cut it into chunks
 
@@ -65,6 +67,7 @@ SIZE_COMMANDS = {
     "gradcheck": ["gradcheck", "--data", "{text}"],
     "bench": ["bench", "--data", "{text}", "--updates", "1", "--rounds", "1", "--dtype", "float64"],
     "launches": ["launches"],
+    "check": ["check", TEMPLATE, "--data", "{text}"],  # no --batch-size: a student's function takes one stream
 }
 
 # a run folder or model file, for the commands that read one
@@ -145,12 +148,19 @@ OPTIONS = [
     ("bench", ["--plot", "{junk}"], "is a folder"),
     ("bench", ["--json", "{missing}/b.json"], "cannot write .* does not exist"),
     ("bench", ["--json", "{junk}"], "is a folder"),
+    ("check", ["{missing}/mine.py"], "does not exist"),
+    ("check", ["{text}"], "is not path/to/file.py:NAME"),
+    ("check", [f"{TEMPLATE}:nothing_here"], "has no 'nothing_here'"),
+    ("check", [TEMPLATE, "--train", "-1"], "--train must be zero or positive"),
+    ("check", [TEMPLATE, "--inputs", "columns"], "'columns' is not one of"),
+    ("check", [TEMPLATE, "--loss", "max"], "'max' is not one of"),
 ]
 BACKENDS = [  # a backend that cannot run here (no GPU), or an option it does not take
     (["--backend", "cupy"], "backend cupy cannot run here"),
     (["--backend", "torch", "--device", "cuda"], "backend torch cannot run here"),
     (["--backend", "numpy", "--device", "cpu"], "--device does not apply to the numpy backend"),
-    (["--backend", "tensorflow"], "'tensorflow' is not one of"),
+    (["--backend", "tensorflow"], "unknown backend 'tensorflow'"),
+    (["--backend", "{missing}/mine.py:MyRNN"], "does not exist"),
 ]
 BACKEND_COMMANDS = {
     "train": ["train", "--data", "{text}", "--out", "{fresh}"],
@@ -162,6 +172,7 @@ SEEDS = {
     "train": ["train", "--data", "{text}", "--out", "{fresh}"],
     "gradcheck": ["gradcheck"],
     "sample": ["sample", "{run}"],
+    "check": ["check", TEMPLATE],
 }
 
 
@@ -172,9 +183,14 @@ def cases() -> list:
     ]
     out += [
         (c, TOO_SHORT[0], [*TEXT_COMMANDS[c], "--data", "{short}"], TOO_SHORT[1])
-        for c in ("train", "gradcheck", "bench")
+        for c in ("train", "gradcheck", "bench", "check")
     ]
-    out += [(c, f"{f} {v}", [*a, f, v], m) for c, a in SIZE_COMMANDS.items() for f, v, m in SIZES]
+    out += [
+        (c, f"{f} {v}", [*a, f, v], m)
+        for c, a in SIZE_COMMANDS.items()
+        for f, v, m in SIZES
+        if not (c == "check" and f == "--batch-size")
+    ]
     out += [
         (c, name, [x.replace("{model}", f"{{model:{name}}}") for x in a], m)
         for c, a in MODEL_COMMANDS.items()
@@ -322,7 +338,7 @@ def invoke(args: list[str]):
 
 def test_the_table_has_at_least_150_cases_across_every_command():
     commands = {c.split()[0] for c, *_ in CASES}
-    assert len(CASES) >= 150 and commands == {"train", "gradcheck", "sample", "neurons", "bench", "launches"}
+    assert len(CASES) >= 150 and commands == {"train", "gradcheck", "sample", "neurons", "bench", "launches", "check"}
 
 
 @pytest.mark.parametrize("command, what, args, message", CASES, ids=[f"{c}: {w}" for c, w, *_ in CASES])
