@@ -1,6 +1,6 @@
 """Vanishing and exploding gradients, and what truncation costs, on a real run (docs: gradients.md).
 
-    python docs/make/gradients.py ../shared/data/goblet_book.txt
+    python docs/make/gradients.py goblet_book.txt
 
 trains the NumPy backend with the default hyperparameters (m = 100, tau = 25, eta = 0.1,
 sigma = 0.01, seed 1) for 100,000 updates and, at updates 0, 1k, 10k and 100k, runs the
@@ -11,7 +11,8 @@ model forward (no update) over the next chunks of the text and measures
 - the part of the gradient that truncation drops: how much the loss of one chunk would still
   add to dW, dU, db if BPTT went on through the 25 and 75 steps before the chunk.
 
-It writes docs/img/gradients.png, docs/make/gradients.json (the numbers), and
+It writes docs/img/gradients.png, docs/make/gradients.json (the numbers, with the machine that made
+them: docs/make/provenance.py), and
 docs/make/gradients_table.md and gradients_lost.md (the tables docs/gradients.md includes).
 """
 
@@ -29,6 +30,7 @@ from backends.numpy_backend import NumpyBackend  # noqa: E402
 from common.contract import Layout, Optimizer  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
+from docs.make import provenance  # noqa: E402
 
 CHECKPOINTS = (0, 1_000, 10_000, 100_000)
 M, TAU, ETA, SIGMA, SEED = 100, 25, 0.1, 0.01, 1
@@ -226,7 +228,6 @@ def plot(data: dict, path: Path) -> None:
     b.set_xlabel("update (linear to 100, then logarithmic)")
     b.set_title("$W$ as training goes")
     b.legend()
-    fig.text(0.005, 0.005, "python docs/make/gradients.py ../shared/data/goblet_book.txt", fontsize=7, color="grey")
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
 
@@ -244,7 +245,10 @@ if __name__ == "__main__":
     if sys.argv[1] == "--plot":
         data = json.loads(DATA.read_text())
     else:
-        data = record(read_corpus(sys.argv[1]))
+        corpus = read_corpus(sys.argv[1])
+        data = record(corpus)
+        data["first_updates"] = first_updates(corpus)
+        data["provenance"] = provenance.record(corpus)
         DATA.write_text(json.dumps(data, indent=1) + "\n")
     here = Path(__file__).parent
     (here / "gradients_table.md").write_text(table(data))
