@@ -94,6 +94,7 @@ def summary(d: dict) -> dict:
         "norm_max": float(norm.max()),
         "norm_max_at": int(norm.argmax()) + 1,
         "norm_over_100": int(np.count_nonzero(norm > 100)),
+        "norm_over_5": int(np.count_nonzero(norm > 5)),
         "cosine_median": float(np.median(cosine)),
         "cosine_min": float(cosine.min()),
     }
@@ -124,6 +125,7 @@ def quotes(d: dict) -> dict:
         "norm_max": f"{s['norm_max']:.0f}",
         "norm_max_at": f"{s['norm_max_at']:,}",
         "norm_over_100": f"{s['norm_over_100']:,}",
+        "norm_over_5": f"{s['norm_over_5']:,}",
         "frequent": f"{frequent['char']!r} ({frequent['count']:,} times in the text)",
         "rare": f"{rare['char']!r} ({rare['count']:,} times)",
         "frequent_step": f"{f_end:.2f}",

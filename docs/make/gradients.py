@@ -221,8 +221,9 @@ def quotes(data: dict) -> dict:
     last, trained = max(c), [u for u in c if u > 0]
     med = np.array(c[last]["median"])
     lost = [c[u]["lost_median"][0] for u in trained]
-    agree = min(-math.log10(abs(c[u]["lost_median"][2] - c[u]["lost_median"][0]) / c[u]["lost_median"][0] + 1e-17)
-                for u in c)
+    agree = min(
+        -math.log10(abs(c[u]["lost_median"][2] - c[u]["lost_median"][0]) / c[u]["lost_median"][0] + 1e-17) for u in c
+    )
     five = data["first_updates"][-1]
     return {
         "radius_0": f"{radius[0][0]:.2f}",

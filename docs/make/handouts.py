@@ -63,7 +63,10 @@ def record(data: Path) -> dict:
         "epoch_2": 2 * s["updates_per_epoch"],
         "best": [s["results"]["best_smooth_loss"], s["results"]["best_update"]],
         "classic": {u: float(smooth_classic[u - 1]) / TAU for u in SIDE_BY_SIDE},
-        "classic_best": [summary(classic)["results"]["best_smooth_loss"] / TAU, summary(classic)["results"]["best_update"]],
+        "classic_best": [
+            summary(classic)["results"]["best_smooth_loss"] / TAU,
+            summary(classic)["results"]["best_update"],
+        ],
         "classic_updates": len(smooth_classic),
         "first": first_losses(corpus, None),
         "first_half": first_losses(corpus, math.sqrt(0.5)),
@@ -101,7 +104,9 @@ def quotes(d: dict) -> dict:
     val = dict(d["validation"])
     low = min(d["validation"], key=lambda r: r[1])
     gap = d["classic"]["30000"] - d["at"]["30000"]
+    later = [abs(d["at"][str(u)] / float(v) - 1) for u, v in HANDOUT.items() if u >= 4000]
     return {
+        "within": f"{max(later):.1%}",
         "date": d["date"][:10],
         "train_s": f"{t['train_s']:,.1f}",
         "ms": f"{t['ms_per_update']:.2f}",

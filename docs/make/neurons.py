@@ -64,11 +64,20 @@ def screenshots(run: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for feature in SHOTS:
             page = Path(tmp) / f"{feature}.html"
-            cli = [sys.executable, "cli.py", "neurons", str(run / "best.npz"), "--data", str(PASSAGE)]
+            cli = [
+                sys.executable,
+                "cli.py",
+                "neurons",
+                str((run / "best.npz").relative_to(ROOT)),
+                "--data",
+                "docs/passage.txt",
+            ]
             subprocess.run([*cli, "--feature", feature, "--out", str(page)], cwd=ROOT, check=True, capture_output=True)
             shot = ROOT / "docs" / "img" / f"neurons_{feature}.png"
             flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp}/p"]
-            subprocess.run([browser, *flags, f"--window-size={SHOT_SIZE}", f"--screenshot={shot}", page.as_uri()], check=True)
+            subprocess.run(
+                [browser, *flags, f"--window-size={SHOT_SIZE}", f"--screenshot={shot}", page.as_uri()], check=True
+            )
 
 
 def record(data: Path) -> dict:
@@ -84,7 +93,6 @@ def record(data: Path) -> dict:
         "book": {f: [u, r, a] for f, u, r, a in book_picks},
         "bits": {"best": bits, "last": bits_last, "zero": bits_zero},
         "lengths": lengths(book),
-        "saturated": float((np.abs(H) > 0.95).mean()),
     }
 
 
@@ -113,7 +121,7 @@ def quotes(d: dict) -> dict:
         "quote_median": f"{n['quote_median']:.0f}",
         "quote_over_25": f"{n['quote_over_25']:.0%}",
         "line_median": f"{n['line_median']:.0f}",
-        "saturated": f"{d['saturated']:.0%}",
+        "vowel_variance": f"{d['passage']['vowel'][1] ** 2:.0%}",
     }
     return out
 

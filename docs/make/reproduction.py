@@ -155,6 +155,7 @@ def quotes(d: dict) -> dict:
         "smooth_4000": f"{s['4000']:.2f}",
         "raw_mean_1000": f"{raw[900:1000].mean():.1f}",
         "weight_1000": f"{0.999**999:.0%}",
+        "L1_share": f"{0.999**999 * s['1'] / s['1000']:.0%}",
         "smooth_40000": f"{s['40000']:.2f}",
         "smooth_epoch_end": f"{s[str(n)]:.2f}",
         "smooth_50000": f"{s['50000']:.2f}",

@@ -46,7 +46,9 @@ class Layout:
         return x1, y1 + s * h / 2, x2, y2 - s * (h / 2 + 2)
 
 
-def label(name: str, sub: str, x: float, y: float, size: int = 18, anchor: str = "middle", colour: str = "black") -> str:
+def label(
+    name: str, sub: str, x: float, y: float, size: int = 18, anchor: str = "middle", colour: str = "black"
+) -> str:
     """Text 'name_sub' with a real subscript, e.g. h_2, centred on (x, y)."""
     return (
         f'<text x="{x}" y="{y}" font-size="{size}" fill="{colour}" text-anchor="{anchor}" dominant-baseline="middle">'
@@ -81,7 +83,9 @@ def beside(line: tuple, text: str, L: Layout, gap: float = 12, size: int = 16, i
     x, y = (x1 + x2) / 2, (y1 + y2) / 2
     if y1 == y2:
         return label(text, "", x, y - gap, size) if italic else note(text, x, y - gap + 4, size=size)
-    return label(text, "", x + gap, y, size, "start") if italic else note(text, x + gap, y + 4, anchor="start", size=size)
+    return (
+        label(text, "", x + gap, y, size, "start") if italic else note(text, x + gap, y + 4, anchor="start", size=size)
+    )
 
 
 def svg(tall: bool = False) -> str:
@@ -146,7 +150,10 @@ def svg(tall: bool = False) -> str:
         add(note("W\u1d40 \u2202L/\u2202a\u2083", (h2[0] + h3[0]) / 2, h2[1] + 42, RED, size=14))
     add(arrow(*back_o, RED, "6,4", "red"))
     add(arrow(*back_a, RED, "6,4", "red"))
-    legend = ("forward: black, eqs. (1)-(5).", "Backward into h\u2082 (red, eq. 8): from its own output and from the next step.")
+    legend = (
+        "forward: black, eqs. (1)-(5).",
+        "Backward into h\u2082 (red, eq. 8): from its own output and from the next step.",
+    )
     if tall:  # one line would be wider than the drawing
         lines = ("forward: black, eqs. (1)-(5); p = softmax(o).", *legend[1].split(": "))
         for i, line in enumerate(lines):
