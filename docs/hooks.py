@@ -20,6 +20,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +42,13 @@ def fill(markdown: str) -> str:
         path = ROOT / "docs" / "make" / f"{name}.json"
         if name not in loaded:
             if not path.is_file():
-                raise ValueError(f"{m.group(0)}: no {path.relative_to(ROOT)}")
+                raise PluginError(f"{m.group(0)}: no {path.relative_to(ROOT)}")
             loaded[name] = json.loads(path.read_text(encoding="utf-8"))
         data = loaded[name]
         if key == "made":
             return provenance.note(data["provenance"])
         if key not in data["quote"]:
-            raise ValueError(f"{m.group(0)}: {path.relative_to(ROOT)} has no figure {key!r}")
+            raise PluginError(f"{m.group(0)}: {path.relative_to(ROOT)} has no figure {key!r}")
         return data["quote"][key]
 
     return FIGURE.sub(figure, markdown)

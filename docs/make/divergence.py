@@ -1,6 +1,7 @@
-"""How fast two correct trainings part (docs: determinism.md): python docs/make/divergence.py [--data PATH] [--updates N]
+"""How fast two correct trainings part (docs: determinism.md).
 
-(--tables: rewrite the table and the quoted figures from the committed docs/make/divergence.json.)
+    python docs/make/divergence.py [--data PATH] [--updates N]    (--tables: rewrite from the json)
+
 
 From the same initial weights (seed 1, m = 100, float64, seq_length 25), it trains the NumPy
 backend, the NumPy backend again with one weight of W changed by 1 part in 10^15, min-char-rnn

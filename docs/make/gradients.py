@@ -229,7 +229,7 @@ def quotes(data: dict) -> dict:
         "radius_0": f"{radius[0][0]:.2f}",
         "norm_0": f"{radius[0][1]:.2f}",
         "shrink_0": f"{1 / c[0]['median'][0]:.0f}",
-        "k25_0": f"1e{math.floor(math.log10(c[0]['median'][24]))}",
+        "k25_0": f"10^{{{math.floor(math.log10(c[0]['median'][24]))}}}",  # TeX
         "radius_5": f"{five[4]:.1f}",
         "norm_5": f"{five[3]:.1f}",
         "radius_end": f"{radius[last][0]:.1f}",
@@ -249,7 +249,7 @@ def quotes(data: dict) -> dict:
         "lost_p90_high": f"{100 * max(c[u]['lost_p90'][0] for u in trained):.0f}%",
         "agree_digits": f"{math.floor(agree)}",
         "bound_norm": f"{radius[last][1]:.1f}",
-        "bound": f"10^{math.floor(24 * math.log10(radius[last][1]))}",
+        "bound": f"10^{{{math.floor(24 * math.log10(radius[last][1]))}}}",  # TeX
     }
 
 

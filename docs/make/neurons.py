@@ -76,7 +76,9 @@ def screenshots(run: Path) -> None:
             shot = ROOT / "docs" / "img" / f"neurons_{feature}.png"
             flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp}/p"]
             subprocess.run(
-                [browser, *flags, f"--window-size={SHOT_SIZE}", f"--screenshot={shot}", page.as_uri()], check=True
+                [browser, *flags, f"--window-size={SHOT_SIZE}", f"--screenshot={shot}", page.as_uri()],
+                check=True,
+                capture_output=True,
             )
 
 

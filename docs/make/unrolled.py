@@ -20,7 +20,7 @@ SMALL = 13  # the smallest font: 10 pixels when the drawing is shown at 0.77 of 
 
 
 class Layout:
-    """Where each box goes: wide (time to the right, quantities upwards) or tall (time down, quantities to the right)."""
+    """Where each box goes: wide (time to the right, quantities upwards) or tall (time down, quantities right)."""
 
     def __init__(self, tall: bool):
         self.tall = tall
