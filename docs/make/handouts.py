@@ -23,8 +23,8 @@ from backends.numpy_backend import NumpyBackend  # noqa: E402
 from common.contract import Layout  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
-from docs.make import panels, provenance  # noqa: E402
-from docs.make.runfolders import ensure, losses, summary, validation  # noqa: E402
+from docs.make import panels  # noqa: E402
+from docs.make.runfolders import ensure, losses, measured, summary, validation  # noqa: E402
 
 TAU = 25
 HANDOUT = {1: "4.6049", 1000: "3.3806", 4000: "2.2598", 30_000: "1.7861", 150_000: "1.5344"}  # the 2025 handout
@@ -157,13 +157,7 @@ def plot(d: dict) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--plot"]:
-        out = json.loads(DATA.read_text())
-    elif len(sys.argv) == 2:
-        data = Path(sys.argv[1])
-        out = json.loads(json.dumps({"provenance": provenance.record(read_corpus(data)), "run": record(data)}))
-    else:
-        sys.exit(__doc__.splitlines()[2].strip())
+    out = measured(record, DATA, __doc__.splitlines()[2].strip())
     d = out["run"]
     out["quote"] = quotes(d)
     DATA.write_text(json.dumps(out) + "\n")

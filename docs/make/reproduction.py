@@ -25,8 +25,8 @@ from backends.numpy_backend import NumpyBackend  # noqa: E402
 from common.contract import Layout  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.run.checkpoint import load_model, read_checkpoint  # noqa: E402
-from docs.make import panels, provenance  # noqa: E402
-from docs.make.runfolders import SEEDS, ensure, losses, summary  # noqa: E402
+from docs.make import panels  # noqa: E402
+from docs.make.runfolders import SEEDS, ensure, losses, measured, summary  # noqa: E402
 
 TAU, BINS, FIRST = 25, 20, 5000  # chunk length; parts of the book in the profile; updates in the left panel
 MARKS = (1, 1000, 4000, 10_000, 30_000, 100_000)
@@ -221,13 +221,7 @@ def plot(d: dict) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--plot"]:
-        out = json.loads(DATA.read_text())
-    elif len(sys.argv) == 2:
-        data = Path(sys.argv[1])
-        out = json.loads(json.dumps({"provenance": provenance.record(read_corpus(data)), "run": record(data)}))
-    else:
-        sys.exit(__doc__.splitlines()[2].strip())
+    out = measured(record, DATA, __doc__.splitlines()[2].strip())
     d = out["run"]
     out["quote"] = quotes(d)
     DATA.write_text(json.dumps(out) + "\n")

@@ -10,11 +10,17 @@ import csv
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from common.data import read_corpus  # noqa: E402
+from docs.make import provenance  # noqa: E402
+
 RUNS = ROOT / "runs" / "docs"
 SEEDS = range(13)
 COMMANDS = {  # name: the options after `python cli.py train --data goblet_book.txt`
@@ -61,3 +67,14 @@ def validation(folder: Path) -> list[tuple[int, float]]:
     """(update, validation loss per character) from validation.csv."""
     with (folder / "validation.csv").open() as f:
         return [(int(r["update"]), float(r["loss_per_char"])) for r in csv.DictReader(f)]
+
+
+def measured(record: Callable[[Path], dict], saved: Path, usage: str) -> dict:
+    """A script's numbers: {"provenance", "run": record(goblet_book.txt)} for the path on the command
+    line, or, with --plot, the numbers it saved before. JSON types either way (string keys)."""
+    if sys.argv[1:] == ["--plot"]:
+        return json.loads(saved.read_text())
+    if len(sys.argv) != 2:
+        sys.exit(usage)
+    data = Path(sys.argv[1])
+    return json.loads(json.dumps({"provenance": provenance.record(read_corpus(data)), "run": record(data)}))
