@@ -197,3 +197,18 @@ def test_the_first_losses_of_the_2025_initialisation_are_reproduced():
     handouts, (_, numbers) = script("handouts"), committed("handouts")
     corpus = read_corpus(GOBLET)
     assert handouts.first_losses(corpus, None) == pytest.approx(numbers["first"], rel=1e-12)
+
+
+@pytest.mark.slow
+def test_the_clipping_run_is_reproduced_on_the_machine_that_made_it():
+    """On the machine, libraries and text its note names, the run of adagrad.md is the same to the last digit."""
+    from common.data import builtin_corpus
+
+    data, _ = committed("adagrad")
+    corpus = builtin_corpus()
+    here, there = script("provenance").record(corpus), data["provenance"]
+    differ = [k for k in ("cpu", "python", "numpy", "text") if here[k] != there[k]]
+    if differ:
+        pytest.skip(f"docs/make/adagrad.json was made with another {', '.join(differ)}: its digits may differ here")
+    adagrad = script("adagrad")
+    assert adagrad.quotes(adagrad.record(corpus)) == data["quote"], "run: python docs/make/adagrad.py"

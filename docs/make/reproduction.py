@@ -144,6 +144,8 @@ def samples_table(d: dict) -> str:
 def quotes(d: dict) -> dict:
     s, n = d["smooth"], d["updates_per_epoch"]
     best = sorted(L for L, _ in d["seeds"].values())
+    at = [u for _, u in d["seeds"].values()]
+    mode = max(at, key=lambda u: sum(abs(v - u) <= 1000 for v in at))  # the update most best models lie near
     raw = np.array(d["raw_first"])
     t = d["timings"]
     return {
@@ -169,6 +171,9 @@ def quotes(d: dict) -> dict:
         "seeds_low": f"{best[0]:.2f}",
         "seeds_high": f"{best[-1]:.2f}",
         "seeds_42": f"{sum(L <= 42 for L in best)} of {len(best)}",
+        "seeds_near": f"{sum(abs(v - mode) <= 1000 for v in at)} of {len(at)}",
+        "seeds_near_update": f"{mode:,}",
+        "seeds_near_where": f"{(mode - 1) % n / n:.0%}",
     }
 
 
