@@ -24,14 +24,10 @@ from common.contract import ADAGRAD_EPS, CLIP, NAMES, Layout, Optimizer  # noqa:
 from common.data import Streams, builtin_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 from docs.make import panels, provenance  # noqa: E402
+from docs.make.runfolders import short  # noqa: E402
 
 UPDATES, ETA, M, TAU, SEED = 3000, 0.1, 100, 25, 1
 DATA = Path(__file__).with_name("adagrad.json")
-
-
-def short(v: float) -> float:
-    """Six significant digits: what the JSON keeps, and all the page and the figure need."""
-    return float(f"{v:.6g}")
 
 
 def record(corpus, updates: int = UPDATES, m: int = M) -> dict:
@@ -55,23 +51,23 @@ def record(corpus, updates: int = UPDATES, m: int = M) -> dict:
         _, cache = backend.forward(theta, x, y, h)
         g = backend.backward(theta, cache)  # unclipped
         for name, s in where.items():
-            largest[name].append(short(np.abs(g[s]).max()))
+            largest[name].append(float(np.abs(g[s]).max()))
             clipped[name].append(int(np.count_nonzero(np.abs(g[s]) > CLIP)))
         gc = np.clip(g, -CLIP, CLIP)  # eq. (11), what the update applies
-        norm.append(short(np.linalg.norm(g)))
-        cosine.append(short(g @ gc / (np.linalg.norm(g) * np.linalg.norm(gc))))
+        norm.append(float(np.linalg.norm(g)))
+        cosine.append(float(g @ gc / (np.linalg.norm(g) * np.linalg.norm(gc))))
         backend.update(theta, mem, g, Optimizer("adagrad", ETA), i + 1)
         h = cache.H[-1]
         for k, s in rows.items():  # from the character's first gradient on (before it, M = 0: no step at all)
-            steps[k].append(short(np.mean(ETA / np.sqrt(mem[s] + ADAGRAD_EPS))) if mem[s].any() else np.nan)
-    return {
+            steps[k].append(np.mean(ETA / np.sqrt(mem[s] + ADAGRAD_EPS)) if mem[s].any() else np.nan)
+    return {  # six significant digits: all the page and the figure need
         "updates": updates,
         "sizes": {name: s.stop - s.start for name, s in where.items()},
-        "largest": largest,
+        "largest": {name: short(v) for name, v in largest.items()},
         "clipped": clipped,
-        "norm": norm,
-        "cosine": cosine,
-        "characters": [{"char": corpus.chars[k], "count": int(counts[k]), "step": steps[k]} for k in rows],
+        "norm": short(norm),
+        "cosine": short(cosine),
+        "characters": [{"char": corpus.chars[k], "count": int(counts[k]), "step": short(steps[k])} for k in rows],
     }
 
 

@@ -24,7 +24,7 @@ from common.contract import Layout  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
 from docs.make import panels  # noqa: E402
-from docs.make.runfolders import ensure, losses, measured, summary, validation  # noqa: E402
+from docs.make.runfolders import ensure, losses, measured, short, summary, validation  # noqa: E402
 
 TAU = 25
 HANDOUT = {1: "4.6049", 1000: "3.3806", 4000: "2.2598", 30_000: "1.7861", 150_000: "1.5344"}  # the 2025 handout
@@ -58,7 +58,7 @@ def record(data: Path) -> dict:
     return {
         "date": s["date"],
         "timings": s["timings"],
-        "smooth": smooth.tolist()[::50] + [float(smooth[-1])],  # every 50th update, and the last
+        "smooth": short([*smooth[::50], smooth[-1]]),  # every 50th update, and the last
         "at": {u: float(smooth[u - 1]) for u in (*HANDOUT, *SIDE_BY_SIDE, 2 * s["updates_per_epoch"])},
         "epoch_2": 2 * s["updates_per_epoch"],
         "best": [s["results"]["best_smooth_loss"], s["results"]["best_update"]],
@@ -71,7 +71,7 @@ def record(data: Path) -> dict:
         "first": first_losses(corpus, None),
         "first_half": first_losses(corpus, math.sqrt(0.5)),
         "validation": validation(held),
-        "held_smooth": smooth_held.tolist()[::50] + [float(smooth_held[-1])],
+        "held_smooth": short([*smooth_held[::50], smooth_held[-1]]),
         "held_wall": v["timings"]["wall_s"],
     }
 

@@ -26,7 +26,7 @@ from common.contract import Layout  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.run.checkpoint import load_model, read_checkpoint  # noqa: E402
 from docs.make import panels  # noqa: E402
-from docs.make.runfolders import SEEDS, ensure, losses, measured, summary  # noqa: E402
+from docs.make.runfolders import SEEDS, ensure, losses, measured, short, summary  # noqa: E402
 
 TAU, BINS, FIRST = 25, 20, 5000  # chunk length; parts of the book in the profile; updates in the left panel
 MARKS = (1, 1000, 4000, 10_000, 30_000, 100_000)
@@ -88,9 +88,9 @@ def record(data: Path) -> dict:
         "smooth": {u: float(smooth[u - 1]) for u in (*MARKS, 40_000, n, 50_000)},
         "epoch_ends": s["results"]["smooth_loss_at_epoch_end"],
         "best": [s["results"]["best_smooth_loss"], s["results"]["best_update"]],
-        "raw_first": raw[:FIRST].tolist(),
-        "smooth_first": smooth[:FIRST].tolist(),
-        "window": [[u, float(window[u - 1000]), float(smooth[u - 1])] for u in range(1000, len(raw) + 1, 500)],
+        "raw_first": short(raw[:FIRST]),
+        "smooth_first": short(smooth[:FIRST]),
+        "window": [short([u, window[u - 1000], smooth[u - 1]]) for u in range(1000, len(raw) + 1, 500)],
         "profiles": [profile(raw[e * n : (e + 1) * n]) for e in range(len(raw) // n)],
         "fixed": fixed_profile(folder, corpus),
         "samples": samples,

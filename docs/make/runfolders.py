@@ -51,6 +51,11 @@ def ensure(name: str, data: Path) -> Path:
     return folder
 
 
+def short(values) -> list[float]:
+    """Six significant digits: all a page or a figure shows, at a third of the size in JSON."""
+    return [float(f"{v:.6g}") for v in values]
+
+
 def summary(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text())
 
