@@ -185,6 +185,7 @@ PROBE = {
     "<td>" + "words that fill the cell " * 2 + "</td></tr></table>",
     "the page scrolls sideways": '<div style="width: 600px; height: 10px"></div>',
 }
+WRAPPED = '<pre><code style="white-space: pre-wrap">a table a command printed, its rows wrapped</code></pre>'
 LABELS_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 100" width="100%">'
     '<text x="10" y="50" font-size="12">twelve units high: 5 pixels on a phone, 10 on a laptop</text></svg>'
@@ -208,6 +209,9 @@ def server(site):
     head, rest = model.split('<article class="md-content__inner md-typeset">', 1)
     article = '<article class="md-content__inner md-typeset"><h1>Probe</h1>' + "".join(PROBE.values())
     (probe / "index.html").write_text(head + article + rest[rest.index("</article>") :], encoding="utf-8")
+    (probe / "wrapped").mkdir()
+    wrapped = '<article class="md-content__inner md-typeset"><h1>Probe</h1>' + WRAPPED
+    (probe / "wrapped" / "index.html").write_text(head + wrapped + rest[rest.index("</article>") :], encoding="utf-8")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -237,6 +241,8 @@ def test_the_layout_check_fails_at_390_pixels_on_what_fits_at_1280(server, tmp_p
     found = at_width(server, "_probe/", 390, tmp_path)[0]
     for what in PROBE:
         assert any(f["what"].startswith(what) for f in found), (what, found)
+    found = at_width(server, "_probe/wrapped/", 1280, tmp_path)[0]  # at every width
+    assert [f["what"].split(":")[0] for f in found] == ["code wraps (white-space"], found
 
 
 @pytest.mark.slow
