@@ -72,9 +72,9 @@ def generate(backend: Backend, model, prime: str | None, from_zero: bool, n: int
     """Text from a saved model (common/run/checkpoint.py's Model): prime (if any), then n characters.
 
     By default sampling goes on from the hidden state the model reached in training (model.h)
-    and the character that followed it; prime warms that state further. from_zero starts from
-    h = 0 instead, as min-char-rnn does: a trained W can carry h from 0 into an attractor that
-    the text never visits (docs: training.md#sampling-from-the-saved-hidden-state).
+    and the character that followed it, as min-char-rnn samples from its training state; prime
+    warms that state further. from_zero starts from h = 0 instead: a trained W can carry h from 0
+    into an attractor that the text never visits (docs: training.md#sampling-from-the-saved-hidden-state).
     """
     chars, m = model.meta["chars"], model.params.W.shape[0]
     h = model.h if model.h is not None and not from_zero else np.zeros((m, 1))  # (m, 1)

@@ -1,22 +1,81 @@
-"""mkdocs hooks: the CLI reference from the Typer app, and MathJax served from the site itself.
+"""mkdocs hooks: the CLI reference from the Typer app, generated figures in the pages, wide figures on a
+phone, and MathJax served from the site itself.
 
 - cli.md is generated at every build from `cli.app`, so it always matches `--help`.
+- `{{ name.key }}` in a page is the figure `key` of docs/make/name.json, written there by the script
+  that measured it; `{{ name.made }}` says where and when (docs/make/provenance.py). An unknown
+  name or key stops the build.
+- A PNG too wide to be shown at half its width on a phone, with no phone version of its own (the
+  classes `wide` and `phone`), keeps half its width there and scrolls in its own box.
 - MathJax 3 comes from the PyPI package django-static-mathjax (installed with the docs extra)
   and is copied into the built site: the maths renders with no network at all.
 """
 
+import json
+import posixpath
+import re
 import shutil
+import struct
 import sys
 from importlib import resources
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from docs.make import provenance  # noqa: E402
+
+FIGURE = re.compile(r"\{\{ (\w+)\.(\w+) \}\}")
+PNG = re.compile(r'<img (?P<before>[^>]*)src="(?P<src>[^"]+\.png)"(?P<after>[^>]*)>')
+PHONE_COLUMN = 358  # pixels: the content column of a 390-pixel phone
+
+
+def fill(markdown: str) -> str:
+    """The page with every {{ name.key }} replaced by its generated figure."""
+    loaded = {}
+
+    def figure(m: re.Match) -> str:
+        name, key = m.groups()
+        path = ROOT / "docs" / "make" / f"{name}.json"
+        if name not in loaded:
+            if not path.is_file():
+                raise PluginError(f"{m.group(0)}: no {path.relative_to(ROOT)}")
+            loaded[name] = json.loads(path.read_text(encoding="utf-8"))
+        data = loaded[name]
+        if key == "made":
+            return provenance.note(data["provenance"])
+        if key not in data["quote"]:
+            raise PluginError(f"{m.group(0)}: {path.relative_to(ROOT)} has no figure {key!r}")
+        return data["quote"][key]
+
+    return FIGURE.sub(figure, markdown)
+
+
+def png_width(path: Path) -> int:
+    with path.open("rb") as f:
+        return struct.unpack(">I", f.read(24)[16:20])[0]  # IHDR: width, then height
+
+
+def wide_figures(html: str, url: str, docs: Path) -> str:
+    """Every PNG wider than two phone columns, without a phone version, in a box that scrolls on a phone."""
+
+    def one(m: re.Match) -> str:
+        tag, src = m.group(0), m.group("src")
+        if "class=" in tag or "://" in src:
+            return tag
+        width = png_width(docs / posixpath.normpath(posixpath.join(url, src)))
+        if width <= 2 * PHONE_COLUMN:
+            return tag
+        img = f'<img style="min-width: {width // 2}px" {m.group("before")}src="{src}"{m.group("after")}>'
+        return f'<span class="figure-scroll"><span>{img}</span></span>'
+
+    return PNG.sub(one, html)
 
 
 def cli_reference() -> str:
-    sys.path.insert(0, str(ROOT))
     import typer
     from typer.cli import get_docs_for_click
 
@@ -35,6 +94,14 @@ def cli_reference() -> str:
 def on_files(files, config):
     files.append(File.generated(config, "cli.md", content=cli_reference()))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    return fill(markdown)
+
+
+def on_page_content(html, page, config, files):
+    return wide_figures(html, page.url, Path(config["docs_dir"]))
 
 
 def on_post_build(config):

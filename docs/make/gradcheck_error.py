@@ -5,7 +5,8 @@
 takes the setting of `python cli.py gradcheck` (Python's docs corpus, m = 5, seq_length 25,
 seed 1, sigma 0.01, the first chunk, h_0 = 0), computes the analytic gradient once in float64,
 and for each h the centred differences of eq. (14) with common/gradcheck.py through the NumPy
-backend in float64 and in float32. It writes docs/make/gradcheck_error.json,
+backend in float64 and in float32. It writes docs/make/gradcheck_error.json (with the figures the
+page quotes and the machine: rounding depends on the BLAS's order of additions),
 docs/make/gradcheck_error_table.md and docs/img/gradcheck_error.png.
 """
 
@@ -23,8 +24,10 @@ from common.contract import Layout  # noqa: E402
 from common.data import Streams, builtin_corpus  # noqa: E402
 from common.gradcheck import errors, numerical_gradient  # noqa: E402
 from common.weights import init_theta  # noqa: E402
+from docs.make import panels, provenance  # noqa: E402
 
 STEPS = [float(f"{h:.1e}") for h in np.logspace(-10, 0, 21)]  # 1e-10, 3.2e-10, ..., 1
+DEFAULT, TOLERANCE = 1e-4, 1e-6  # the command's h and its pass mark
 M, TAU, SEED, SIGMA = 5, 25, 1, 0.01
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 
@@ -65,31 +68,60 @@ def table(data: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
-def plot(data: dict, path: Path) -> None:
-    import matplotlib
+def sci(v: float, digits: int = 0) -> str:
+    """1e-4 rather than 1e-04."""
+    return f"{v:.{digits}e}".replace("e-0", "e-")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def decades(a: float, b: float) -> str:
+    """How many decades (powers of ten) lie between a and b, to the nearest half."""
+    d = round(2 * abs(np.log10(b / a))) / 2
+    return f"{d:g}"
+
+
+def quotes(data: dict) -> dict:
+    """The figures docs/gradcheck-error.md quotes."""
     h = np.array(data["steps"])
-    fig, ax = plt.subplots(figsize=(10, 4.6), layout="constrained")
-    for j, dtype in enumerate(EPS):
-        ax.loglog(h, data[dtype]["rel_error"], "o-", color=f"C{j}", ms=4, label=f"measured, {dtype}")
-        ax.loglog(
-            h, rounding_model(data, dtype), ":", color=f"C{j}", label=rf"rounding $\approx \epsilon|L|/h$, {dtype}"
-        )
-    rel64 = np.array(data["float64"]["rel_error"])
-    top = int(np.argmax(h >= 1e-2))  # fit the O(h^2) line where truncation alone shows (h = 1e-2)
-    ax.loglog(h, rel64[top] * (h / h[top]) ** 2, "--", color="grey", label=r"truncation $\propto h^2$")
-    ax.axvline(1e-4, color="C3", lw=1, label="$h = 10^{-4}$ (the default)")
-    ax.axhline(1e-6, color="C3", lw=1, ls="-.", label="tolerance $10^{-6}$")
-    ax.set_ylim(1e-12, 10)
-    ax.set_xlabel("step $h$ of the centred difference")
-    ax.set_ylabel("rel_error, eq. (15), all parameters")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.text(0.005, 0.005, "python docs/make/gradcheck_error.py", fontsize=7, color="grey")
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    rel64, rel32 = np.array(data["float64"]["rel_error"]), np.array(data["float32"]["rel_error"])
+    passing = h[rel64 < TOLERANCE]
+    at = data["steps"].index(DEFAULT)
+    best32 = int(np.argmin(rel32))
+    model = rounding_model(data, "float64")
+    below = (h >= 1e-10) & (h < 1e-5)  # where rounding alone shows in float64
+    return {
+        "L": f"{data['L']:.1f}",
+        "default_error": sci(rel64[at]),
+        "pass_low": sci(passing.min()),
+        "pass_high": sci(passing.max(), 1),
+        "decades_below": decades(passing.min(), DEFAULT),
+        "decades_above": decades(DEFAULT, passing.max()),
+        "margin": decades(rel64[at], TOLERANCE),
+        "float32_default": sci(rel32[at]),
+        "float32_best": sci(rel32[best32]),
+        "float32_best_h": sci(h[best32]),
+        "float32_over": f"{rel32[best32] / TOLERANCE:,.0f}",
+        "model_factor": f"{np.median(model[below] / rel64[below]):.0f}",
+    }
+
+
+def plot(data: dict, path: Path) -> None:
+    h = np.array(data["steps"])
+
+    def draw(ax):
+        for j, dtype in enumerate(EPS):
+            ax.loglog(h, data[dtype]["rel_error"], "o-", color=f"C{j}", ms=4, label=f"measured, {dtype}")
+            ax.loglog(h, rounding_model(data, dtype), ":", color=f"C{j}", label=f"rounding model, {dtype}")
+        rel64 = np.array(data["float64"]["rel_error"])
+        top = int(np.argmax(h >= 1e-2))  # fit the O(h^2) line where truncation alone shows (h = 1e-2)
+        ax.loglog(h, rel64[top] * (h / h[top]) ** 2, "--", color="grey", label=r"truncation $\propto h^2$")
+        ax.axvline(DEFAULT, color="C3", lw=1, label="$h = 10^{-4}$ (the default)")
+        ax.axhline(TOLERANCE, color="C3", lw=1, ls="-.", label="tolerance $10^{-6}$")
+        ax.set_ylim(1e-12, 10)
+        ax.set_xlabel("step $h$ of the centred difference")
+        ax.set_ylabel("rel_error, eq. (15)")
+        ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+
+    panels.save(path, draw, height=5.0)
 
 
 DATA = Path(__file__).with_name("gradcheck_error.json")
@@ -99,8 +131,9 @@ if __name__ == "__main__":
         data = json.loads(DATA.read_text())
     else:
         corpus = builtin_corpus()
-        data = measure(corpus.ids, corpus.K)
-        DATA.write_text(json.dumps(data, indent=1) + "\n")
+        data = {"provenance": provenance.record(corpus), **measure(corpus.ids, corpus.K)}
+    data["quote"] = quotes(data)
+    DATA.write_text(json.dumps(data, indent=1) + "\n")
     DATA.with_name("gradcheck_error_table.md").write_text(table(data))
     plot(data, ROOT / "docs" / "img" / "gradcheck_error.png")
     print(table(data))

@@ -1,6 +1,6 @@
 """Vanishing and exploding gradients, and what truncation costs, on a real run (docs: gradients.md).
 
-    python docs/make/gradients.py ../shared/data/goblet_book.txt
+    python docs/make/gradients.py goblet_book.txt
 
 trains the NumPy backend with the default hyperparameters (m = 100, tau = 25, eta = 0.1,
 sigma = 0.01, seed 1) for 100,000 updates and, at updates 0, 1k, 10k and 100k, runs the
@@ -11,7 +11,8 @@ model forward (no update) over the next chunks of the text and measures
 - the part of the gradient that truncation drops: how much the loss of one chunk would still
   add to dW, dU, db if BPTT went on through the 25 and 75 steps before the chunk.
 
-It writes docs/img/gradients.png, docs/make/gradients.json (the numbers), and
+It writes docs/img/gradients.png, docs/make/gradients.json (the numbers, with the machine that made
+them: docs/make/provenance.py), and
 docs/make/gradients_table.md and gradients_lost.md (the tables docs/gradients.md includes).
 """
 
@@ -29,6 +30,7 @@ from backends.numpy_backend import NumpyBackend  # noqa: E402
 from common.contract import Layout, Optimizer  # noqa: E402
 from common.data import Streams, read_corpus  # noqa: E402
 from common.weights import init_theta  # noqa: E402
+from docs.make import panels, provenance  # noqa: E402
 
 CHECKPOINTS = (0, 1_000, 10_000, 100_000)
 M, TAU, ETA, SIGMA, SEED = 100, 25, 0.1, 0.01, 1
@@ -202,33 +204,79 @@ def lost_table(data: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+def first_table(data: dict) -> str:
+    """What `--first-updates` prints: W in the first five updates (docs/gradients.md)."""
+    rows = [
+        "$ python docs/make/gradients.py --first-updates goblet_book.txt",
+        "update  max |change of W_ij|  ||change of W||_2  ||W||_2  spectral radius",
+    ]
+    rows += ["{:6d}  {:20.4f}  {:17.2f}  {:7.2f}  {:15.2f}".format(*row) for row in data["first_updates"]]
+    return "```text\n" + "\n".join(rows) + "\n```\n"
+
+
+def quotes(data: dict) -> dict:
+    """The figures docs/gradients.md quotes in its text."""
+    radius = {int(u): (r, n) for u, r, n in data["radius"]}
+    c = {int(u): v for u, v in data["checkpoints"].items()}
+    last, trained = max(c), [u for u in c if u > 0]
+    med = np.array(c[last]["median"])
+    lost = [c[u]["lost_median"][0] for u in trained]
+    agree = min(
+        -math.log10(abs(c[u]["lost_median"][2] - c[u]["lost_median"][0]) / c[u]["lost_median"][0] + 1e-17) for u in c
+    )
+    five = data["first_updates"][-1]
+    return {
+        "radius_0": f"{radius[0][0]:.2f}",
+        "norm_0": f"{radius[0][1]:.2f}",
+        "shrink_0": f"{1 / c[0]['median'][0]:.0f}",
+        "k25_0": f"10^{{{math.floor(math.log10(c[0]['median'][24]))}}}",  # TeX
+        "radius_5": f"{five[4]:.1f}",
+        "norm_5": f"{five[3]:.1f}",
+        "radius_end": f"{radius[last][0]:.1f}",
+        "norm_end": f"{radius[last][1]:.1f}",
+        "k1_end": f"{med[0]:.1f}",
+        "below_1_at": f"{int(np.argmax(med < 1)) + 1}",
+        "k10_end": f"{med[9]:.2f}",
+        "k25_low": f"{min(c[u]['median'][24] for u in trained):.0e}".replace("e-0", "e-"),
+        "k25_high": f"{max(c[u]['median'][24] for u in trained):.0e}".replace("e-0", "e-"),
+        "per_step": f"{(med[24] / med[0]) ** (1 / 24):.2f}",
+        "k25_first": f"{c[min(trained)]['median'][24]:.1e}".replace("e-0", "e-"),
+        "k25_last": f"{med[24]:.1e}".replace("e-0", "e-"),
+        "p90_over_median": f"{c[last]['p90'][24] / med[24]:.0f}",
+        "lost_low": f"{100 * min(lost):.0f}%",
+        "lost_high": f"{100 * max(lost):.0f}%",
+        "lost_0": f"{100 * c[0]['lost_median'][0]:.1f}%",
+        "lost_p90_high": f"{100 * max(c[u]['lost_p90'][0] for u in trained):.0f}%",
+        "agree_digits": f"{math.floor(agree)}",
+        "bound_norm": f"{radius[last][1]:.1f}",
+        "bound": f"10^{{{math.floor(24 * math.log10(radius[last][1]))}}}",  # TeX
+    }
+
+
 def plot(data: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     k = np.arange(1, TAU + 1)
-    for j, (u, c) in enumerate(data["checkpoints"].items()):
-        a.semilogy(k, c["median"], color=f"C{j}", label=f"update {int(u):,}")
-        a.fill_between(k, c["p10"], c["p90"], color=f"C{j}", alpha=0.2, lw=0)
-    a.set_xlabel("k, steps back")
-    a.set_ylabel(r"$\|\partial h_\tau / \partial h_{\tau-k}\|_2$")
-    a.set_title("Jacobian product over k steps (median, 10-90%)")
-    a.legend()
-    u, rho, sigma = np.array(data["radius"]).T
-    b.plot(u, rho, label="spectral radius of $W$")
-    b.plot(u, sigma, label=r"largest singular value $\|W\|_2$")
-    b.axhline(1, color="grey", ls=":", lw=1)
-    b.set_xscale("symlog", linthresh=100)
-    b.set_xlim(0, u[-1])
-    b.set_xlabel("update (linear to 100, then logarithmic)")
-    b.set_title("$W$ as training goes")
-    b.legend()
-    fig.text(0.005, 0.005, "python docs/make/gradients.py ../shared/data/goblet_book.txt", fontsize=7, color="grey")
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+
+    def products(a):
+        for j, (u, c) in enumerate(data["checkpoints"].items()):
+            a.semilogy(k, c["median"], color=f"C{j}", label=f"update {int(u):,}")
+            a.fill_between(k, c["p10"], c["p90"], color=f"C{j}", alpha=0.2, lw=0)
+        a.set_xlabel("k, steps back")
+        a.set_ylabel(r"$\|\partial h_\tau / \partial h_{\tau-k}\|_2$")
+        a.set_title("eq. (20) over k steps (median, 10-90%)")
+        a.legend()
+
+    def radius(b):
+        u, rho, sigma = np.array(data["radius"]).T
+        b.plot(u, rho, label="spectral radius of $W$")
+        b.plot(u, sigma, label=r"largest singular value $\|W\|_2$")
+        b.axhline(1, color="grey", ls=":", lw=1)
+        b.set_xscale("symlog", linthresh=100)
+        b.set_xlim(0, u[-1])
+        b.set_xlabel("update (linear to 100, then logarithmic)")
+        b.set_title("$W$ as training goes")
+        b.legend()
+
+    panels.save(path, products, radius)
 
 
 DATA = Path(__file__).with_name("gradients.json")
@@ -237,16 +285,19 @@ if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
         sys.exit("usage: python docs/make/gradients.py PATH/TO/goblet_book.txt  (or --plot: redraw from the json)")
     if sys.argv[1] == "--first-updates":  # python docs/make/gradients.py --first-updates PATH
-        print("update  max |change of W_ij|  ||change of W||_2  ||W||_2  spectral radius")
-        for row in first_updates(read_corpus(sys.argv[2])):
-            print("{:6d}  {:20.4f}  {:17.2f}  {:7.2f}  {:15.2f}".format(*row))
+        print(first_table({"first_updates": first_updates(read_corpus(sys.argv[2]))}).strip("`\n").split("\n", 2)[2])
         sys.exit()
     if sys.argv[1] == "--plot":
         data = json.loads(DATA.read_text())
     else:
-        data = record(read_corpus(sys.argv[1]))
-        DATA.write_text(json.dumps(data, indent=1) + "\n")
+        corpus = read_corpus(sys.argv[1])
+        data = record(corpus)
+        data["first_updates"] = first_updates(corpus)
+        data["provenance"] = provenance.record(corpus)
+    data["quote"] = quotes(data)
+    DATA.write_text(json.dumps(data, indent=1) + "\n")
     here = Path(__file__).parent
+    (here / "gradients_first.md").write_text(first_table(data))
     (here / "gradients_table.md").write_text(table(data))
     (here / "gradients_lost.md").write_text(lost_table(data))
     plot(data, ROOT / "docs" / "img" / "gradients.png")

@@ -27,7 +27,7 @@ ROWS = [
     (
         ["xs[t][inputs[t]] = 1", "hs[t] = np.tanh("],
         "(1)-(2)",
-        r"$h_t = \tanh(W h_{t-1} + U x_t + b)$",
+        r"$h_t = \tanh(W h_{t-1} + U \mathbf x_t + b)$",
         ["A = U.T[x]", "h = xp.tanh("],
     ),
     (["ys[t] = np.dot(Why, hs[t]) + by"], "(3)", "$o_t = V h_t + c$", ["O = V @ self._columns", "O += c"]),
@@ -38,7 +38,12 @@ ROWS = [
         ["O -= O.max(axis=0)", "P = xp.exp(O", "P /= S"],
     ),
     (["loss += -np.log("], "(5)", r"$L = -\sum_t \log p_{t,y_t}$", ["loss = float(xp.log(S)"]),
-    (["dy = np.copy(ps[t])", "dy[targets[t]] -= 1"], "(6)", "$g_t = p_t - y_t$", ["G = P.copy()", "G[y.reshape"]),
+    (
+        ["dy = np.copy(ps[t])", "dy[targets[t]] -= 1"],
+        "(6)",
+        r"$g_t = p_t - \mathbf y_t$",
+        ["G = P.copy()", "G[y.reshape"],
+    ),
     (["dWhy += "], "(7)", r"$\partial L/\partial V = \sum_t g_t h_t^\top$", ["out=dV)"]),
     (["dby += dy"], "(7)", r"$\partial L/\partial c = \sum_t g_t$", ["out=dc)"]),
     (
@@ -63,7 +68,7 @@ ROWS = [
     (
         ["dWxh += "],
         "(10)",
-        r"$\partial L/\partial U = \sum_t \frac{\partial L}{\partial a_t} x_t^\top$",
+        r"$\partial L/\partial U = \sum_t \frac{\partial L}{\partial a_t} \mathbf x_t^\top$",
         ["sums = self.xp.bincount(", "dU.T.reshape(-1)[:] = sums"],
     ),
     (

@@ -11,7 +11,9 @@ the default hyperparameters and seed 1 for 20,000 updates, through common/run/tr
   there (warmed up on the 100 characters before), and measures how far apart the two hidden
   states are after t characters and the loss of the t-th character in each case.
 
-It writes docs/make/sampling.json, docs/make/sampling_samples.md and docs/img/sampling.png.
+It writes docs/make/sampling.json (with the figures the page quotes and the machine that made
+them), docs/make/sampling_samples.md, sampling_reset.md and docs/img/sampling.png (with one file per
+panel). `--plot` redraws and rewrites them from the json.
 """
 
 import json
@@ -33,6 +35,7 @@ from common.run.config import Config  # noqa: E402
 from common.run.train import start, train  # noqa: E402
 from common.sampling import sample  # noqa: E402
 from common.weights import init_theta  # noqa: E402
+from docs.make import panels, provenance  # noqa: E402
 
 UPDATES, SEED, LENGTH, PRIME = 100_000, 1, 160, "The "
 SETTINGS = [(1.0, 1.0), (0.8, 1.0), (0.5, 1.0), (1.5, 1.0), (1.0, 0.9), (1.0, 0.5), (0.0, 1.0)]  # (temperature, top_p)
@@ -190,38 +193,67 @@ def reset_table(data: dict) -> str:
     return "\n".join(out + [f"| {name} | {value} |" for name, value in rows]) + "\n"
 
 
+def period(text: str, tail: int = 60) -> str:
+    """The shortest piece that repeats to make the last tail characters (from a word's start if it holds a
+    space), or "" if they do not repeat."""
+    end = text[-tail:]
+    for p in range(1, tail // 2 + 1):
+        if all(end[i] == end[i - p] for i in range(p, tail)):
+            piece = end[-p:]
+            cut = piece.find(" ") + 1
+            return (piece[cut:] + piece[:cut]).strip()
+    return ""
+
+
+def quotes(data: dict) -> dict:
+    """The figures docs/sampling.md (and gradients.md) quote in their text."""
+    r, bits = data["reset"], 1 / math.log(2)
+    z, w = np.array(r["loss_from_zero"]) * bits, np.array(r["loss_warm"]) * bits
+    met = np.array(r["met"])
+    close = np.flatnonzero(z - w <= 0.1)  # characters predicted within 0.1 bits of the warmed-up state
+    greedy = next(text for T, _, text in data["samples"] if T == 0)
+    return {
+        "updates": f"{data['updates']:,}",
+        "chunks": f"{data['chunks']:,}",
+        "met_first": f"{int(np.argmax(met > 0))}",
+        "met_end": f"{met[-1]:.0%}",
+        "distance_end": f"{r['distance_zero_warm'][-1]:.0f}",
+        "first_extra_bits": f"{z[0] - w[0]:.1f}",
+        "settled": f"{close[0] + 1}" if len(close) else "never",
+        "saturated": f"{r['saturated']:.0%}",
+        "W_norm": f"{r['W_norm']:.1f}",
+        "greedy_loop": period(greedy).replace("\n", "\u21b5"),
+    }
+
+
 def plot(data: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     r = data["reset"]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     t = np.arange(len(r["distance_zero_warm"]))
-    a.plot(t, r["distance_zero_warm"], label="from $h = 0$ against warmed up (median)")
-    a.plot(t, r["distance_warm_warm"], label="two warm-ups, 100 and 250 characters (median)")
-    a.set_ylim(0, 1.15 * max(r["distance_warm_warm"]))
-    a.set_xlabel("characters read, t")
-    a.set_ylabel(r"$\|h_t - h'_t\|$ (lines)")
-    a.set_title("distance between hidden states on the same text")
-    share = a.twinx()
-    share.plot(t, r["met"], ls="--", color="C2", label="share of places where $h = 0$ met the warm state")
-    share.set_ylim(0, 1)
-    share.set_ylabel("share of places (dashed)")
-    lines = a.get_legend_handles_labels()
-    more = share.get_legend_handles_labels()
-    a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="lower right")
-    t = np.arange(1, len(r["loss_warm"]) + 1)
-    b.plot(t, np.array(r["loss_from_zero"]) / math.log(2), "o-", ms=3, label="from $h = 0$")
-    b.plot(t, np.array(r["loss_warm"]) / math.log(2), "o-", ms=3, label="from the warmed-up state")
-    b.set_xlabel("t, the character predicted")
-    b.set_ylabel("bits per character (mean over places)")
-    b.set_title("the cost of starting from $h = 0$")
-    b.legend()
-    fig.text(0.005, 0.005, "python docs/make/sampling.py", fontsize=7, color="grey")
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+
+    def distance(a):
+        a.plot(t, r["distance_zero_warm"], label="from $h = 0$ against warmed up")
+        a.plot(t, r["distance_warm_warm"], label="two warm-ups, 100 and 250 characters")
+        a.set_ylim(0, 1.15 * max(r["distance_warm_warm"]))
+        a.set_xlabel("characters read, t")
+        a.set_ylabel(r"median $\|h_t - h'_t\|$ (lines)")
+        a.set_title("two states reading the same text")
+        share = a.twinx()
+        share.plot(t, r["met"], ls="--", color="C2", label="share of places where they met")
+        share.set_ylim(0, 1)
+        share.set_ylabel("share of places (dashed)")
+        lines, more = a.get_legend_handles_labels(), share.get_legend_handles_labels()
+        a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=9, loc="lower right")
+
+    def cost(b):
+        k = np.arange(1, len(r["loss_warm"]) + 1)
+        b.plot(k, np.array(r["loss_from_zero"]) / math.log(2), "o-", ms=3, label="from $h = 0$")
+        b.plot(k, np.array(r["loss_warm"]) / math.log(2), "o-", ms=3, label="from the warmed-up state")
+        b.set_xlabel("t, the character predicted")
+        b.set_ylabel("bits per character (mean over places)")
+        b.set_title("the cost of starting from $h = 0$")
+        b.legend()
+
+    panels.save(path, distance, cost)
 
 
 DATA = Path(__file__).with_name("sampling.json")
@@ -233,14 +265,17 @@ if __name__ == "__main__":
         corpus = builtin_corpus()
         backend, state = trained(corpus)
         data = {
+            "provenance": provenance.record(corpus),
             "updates": state.update,
+            "chunks": (len(corpus.ids) - 1) // 25,
             "K": corpus.K,
             "smooth": state.smooth,
             "samples": samples(backend, corpus, state.theta, state.h),
             "zero_sample": samples(backend, corpus, state.theta, np.zeros((100, 1)), [(1.0, 1.0)])[0][2],
             "reset": reset_effect(backend, state.theta, corpus.ids),
         }
-        DATA.write_text(json.dumps(data, indent=1) + "\n")
+    data["quote"] = quotes(data)
+    DATA.write_text(json.dumps(data, indent=1) + "\n")
     DATA.with_name("sampling_samples.md").write_text(snippet(data))
     DATA.with_name("sampling_reset.md").write_text(reset_table(data))
     plot(data, ROOT / "docs" / "img" / "sampling.png")

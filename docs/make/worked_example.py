@@ -37,6 +37,14 @@ def tex(a: np.ndarray, digits: int = 4) -> str:
     return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
 
 
+def chain(lhs: str, *steps: str) -> str:
+    """A display formula lhs = step = step ...; from three steps on, one per line, to fit a phone's width."""
+    if len(steps) < 3:
+        return f"$$ {lhs} = {' = '.join(steps)} $$\n"
+    lines = " \\\\ ".join(f"&= {step}" for step in steps)
+    return f"$$ \\begin{{aligned}} {lhs} {lines} \\end{{aligned}} $$\n"
+
+
 def onehot(k: int, K: int) -> np.ndarray:
     e = np.zeros((K, 1))
     e[k] = 1
@@ -99,6 +107,7 @@ def page() -> str:
     add = out.append
     add("### Forward pass, eqs. (1)-(5)")
     add("")
+    D = r"\frac{{\partial L}}{{\partial {}}}".format  # D("W") is dL/dW
     for t in (1, 2):
         xt, yt = ch[x[t - 1]], ch[y[t - 1]]
         add(
@@ -107,17 +116,18 @@ def page() -> str:
         )
         add("")
         add(
-            f"$$ a_{t} = W h_{t - 1} + U x_{t} + b = {tex(s['Wh'][t])} + {tex(s['Ux'][t])} + {tex(b)}"
-            f" = {tex(s['a'][t])} $$"
+            chain(
+                rf"a_{t}",
+                rf"W h_{t - 1} + U \mathbf x_{t} + b",
+                f"{tex(s['Wh'][t])} + {tex(s['Ux'][t])} + {tex(b)}",
+                tex(s["a"][t]),
+            )
         )
-        add("")
-        add(f"$$ h_{t} = \\tanh(a_{t}) = {tex(s['h'][t])}, \\qquad o_{t} = V h_{t} + c = {tex(s['o'][t])} $$")
-        add("")
-        add(
-            f"$$ p_{t} = \\operatorname{{softmax}}(o_{t}) = {tex(s['p'][t])}, \\qquad "
-            f"L_{t} = -\\log p_{{{t},\\text{{{yt}}}}} = -\\log {s['p'][t][y[t - 1], 0]:.4f} = {s['L'][t]:.4f} $$"
-        )
-        add("")
+        add(chain(rf"h_{t}", rf"\tanh(a_{t})", tex(s["h"][t])))
+        add(chain(rf"o_{t}", rf"V h_{t} + c", tex(s["o"][t])))
+        add(chain(rf"p_{t}", rf"\operatorname{{softmax}}(o_{t})", tex(s["p"][t])))
+        p_y = s["p"][t][y[t - 1], 0]
+        add(chain(rf"L_{t}", rf"-\log p_{{{t},\text{{{yt}}}}}", rf"-\log {p_y:.4f}", f"{s['L'][t]:.4f}"))
     add(
         f"The loss of the chunk is $L = L_1 + L_2 = {L:.4f}$: {L / 2:.4f} per character, "
         f"or {L / 2 / math.log(2):.4f} bits per character ($L / (\\tau \\ln 2)$). "
@@ -128,49 +138,37 @@ def page() -> str:
     add("")
     add("The output layer, eqs. (6) and (7):")
     add("")
-    add(f"$$ g_1 = p_1 - y_1 = {tex(s['g'][1])}, \\qquad g_2 = p_2 - y_2 = {tex(s['g'][2])} $$")
-    add("")
-    add(f"$$ \\frac{{\\partial L}}{{\\partial V}} = g_1 h_1^\\top + g_2 h_2^\\top = {tex(s['dV'])} $$")
-    add("")
-    add(f"$$ \\frac{{\\partial L}}{{\\partial c}} = g_1 + g_2 = {tex(s['dc'])} $$")
-    add("")
+    for t in (1, 2):
+        add(chain(f"g_{t}", rf"p_{t} - \mathbf y_{t}", tex(s["g"][t])))
+    add(chain(D("V"), r"g_1 h_1^\top + g_2 h_2^\top", tex(s["dV"])))
+    add(chain(D("c"), "g_1 + g_2", tex(s["dc"])))
     add("The recurrence runs backwards, from $t = \\tau = 2$, where nothing comes from a later step:")
     add("")
-    add(
-        f"$$ \\frac{{\\partial L}}{{\\partial h_2}} = V^\\top g_2 = {tex(s['dh'][2])}, \\qquad "
-        f"\\frac{{\\partial L}}{{\\partial a_2}} = \\frac{{\\partial L}}{{\\partial h_2}} \\odot (1 - h_2^2) "
-        f"= {tex(s['da'][2])} $$"
-    )
-    add("")
+    add(chain(D("h_2"), r"V^\top g_2", tex(s["dh"][2])))
+    add(chain(D("a_2"), D("h_2") + r" \odot (1 - h_2^2)", tex(s["da"][2])))
     add("At $t = 1$ both paths into $h_1$ meet: its own output $o_1$, and $a_2$, through $W$:")
     add("")
     add(
-        f"$$ \\frac{{\\partial L}}{{\\partial h_1}} = V^\\top g_1 + W^\\top \\frac{{\\partial L}}{{\\partial a_2}} "
-        f"= {tex(V.T @ s['g'][1])} + {tex(W.T @ s['da'][2])} = {tex(s['dh'][1])} $$"
+        chain(
+            D("h_1"),
+            r"V^\top g_1 + W^\top " + D("a_2"),
+            f"{tex(V.T @ s['g'][1])} + {tex(W.T @ s['da'][2])}",
+            tex(s["dh"][1]),
+        )
     )
-    add("")
     add(
-        f"$$ \\frac{{\\partial L}}{{\\partial a_1}} = \\frac{{\\partial L}}{{\\partial h_1}} \\odot (1 - h_1^2) "
-        f"= {tex(s['dh'][1])} \\odot {tex(1 - s['h'][1] ** 2)} = {tex(s['da'][1])} $$"
+        chain(
+            D("a_1"),
+            D("h_1") + r" \odot (1 - h_1^2)",
+            rf"{tex(s['dh'][1])} \odot {tex(1 - s['h'][1] ** 2)}",
+            tex(s["da"][1]),
+        )
     )
-    add("")
     add("The shared weights add up what every step asks of them, eq. (10):")
     add("")
-    add(
-        f"$$ \\frac{{\\partial L}}{{\\partial W}} = \\frac{{\\partial L}}{{\\partial a_1}} h_0^\\top "
-        f"+ \\frac{{\\partial L}}{{\\partial a_2}} h_1^\\top = {tex(s['dW'])} $$"
-    )
-    add("")
-    add(
-        f"$$ \\frac{{\\partial L}}{{\\partial b}} = \\frac{{\\partial L}}{{\\partial a_1}} + "
-        f"\\frac{{\\partial L}}{{\\partial a_2}} = {tex(s['db'])} $$"
-    )
-    add("")
-    add(
-        f"$$ \\frac{{\\partial L}}{{\\partial U}} = \\frac{{\\partial L}}{{\\partial a_1}} x_1^\\top "
-        f"+ \\frac{{\\partial L}}{{\\partial a_2}} x_2^\\top = {tex(s['dU'])} $$"
-    )
-    add("")
+    add(chain(D("W"), D("a_1") + r" h_0^\top + " + D("a_2") + r" h_1^\top", tex(s["dW"])))
+    add(chain(D("b"), D("a_1") + " + " + D("a_2"), tex(s["db"])))
+    add(chain(D("U"), D("a_1") + r" \mathbf x_1^\top + " + D("a_2") + r" \mathbf x_2^\top", tex(s["dU"])))
     add(
         f"Column `{ch[x[0]]}` of $\\partial L / \\partial U$ is $\\partial L/\\partial a_1$, column `{ch[x[1]]}` is "
         f"$\\partial L/\\partial a_2$, and column `{ch[2]}`, a character that is never an input here, is exactly zero: "
