@@ -49,9 +49,8 @@ def per_update(kernels_name: str, dtype: str, K: int = 80, m: int = 100, B: int 
 
 
 def table(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> list[str]:
-    """The launch-count table, one line per (kernels, dtype), with the estimated microseconds."""
-    if min(m, tau, B, K) < 1:
-        raise BadInput("--hidden, --seq-length and --batch-size must be at least 1")
+    """The launch-count table, one line per (kernels, dtype), with the estimated microseconds (sizes checked by
+    the caller: common/run/inputs.py)."""
     saved, kernels.ORDERS = kernels.ORDERS, ["forward"]  # counts do not depend on the thread order
     rows = []
     try:
