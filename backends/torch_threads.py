@@ -16,9 +16,9 @@ import os
 
 import torch
 
-# docs/threads.py on this project's shared 2-core machine (2026-12-01, load average 12 to 22): a second
-# thread was slower at every size it timed, up to 2 m^2 B = 1.3e8 (m = 1024, B = 64); so one thread everywhere
-MIN_WORK = math.inf
+# docs/threads.py on an idle 2-core machine (AMD EPYC, 2026-12-01, load average 1.6): two threads were
+# 10-26% slower up to 2 m^2 B = 1.3e5 (m = 64, B = 16), and 11-46% faster at every point from 5.2e5 on
+MIN_WORK = 524288  # 2 * 64**2 * 64
 
 ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 DEFAULT = torch.get_num_threads()  # torch's own count, read before this module ever sets one

@@ -61,11 +61,9 @@ def point(corpus, m: int, B: int, rounds: int) -> dict:
 
 def min_work(rows: list[dict]) -> float:
     """The smallest 2 m^2 B from which two threads paid at every point measured (inf: at none)."""
-    rows = sorted(rows, key=lambda r: r["work"])
-    paid = [r["q3"] < 1 for r in rows]
-    for i in range(len(rows)):
-        if all(paid[i:]):
-            return rows[i]["work"]
+    for work in sorted({r["work"] for r in rows}):  # points of equal work must all have paid
+        if all(r["q3"] < 1 for r in rows if r["work"] >= work):
+            return work
     return float("inf")
 
 

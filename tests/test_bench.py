@@ -5,6 +5,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +184,8 @@ def test_min_work_is_where_two_threads_pay_from_there_on():
     rows = [{"work": w, "q3": q3} for w, q3 in ((1e3, 1.5), (1e4, 0.9), (1e5, 1.1), (1e6, 0.8), (1e7, 0.7))]
     assert threads.min_work(rows) == 1e6  # 1e4 paid, but 1e5 did not
     assert threads.min_work(rows[:3]) == float("inf")
+    tie = [{"work": 1e5, "q3": 1.1}, {"work": 1e5, "q3": 0.9}, {"work": 1e6, "q3": 0.8}]  # m = 64, B = 16 vs m = 256
+    assert threads.min_work(tie) == threads.min_work(tie[::-1]) == 1e6  # one point of a work that did not pay
 
 
 def test_the_pages_tables_are_made_from_the_committed_measurements():
@@ -200,3 +203,24 @@ def test_the_pages_tables_are_made_from_the_committed_measurements():
         assert tables.scaling_table(table, option) == committed, "run: python docs/make/bench_tables.py"
         made += 1
     assert made == 6  # bench_cpu, bench_512x64, bench_512x64_blas1 and the three sweeps
+
+
+def test_settle_waits_for_a_busy_thread_and_not_for_an_idle_process():
+    """bench.settle: the next contender's round starts only once the last one's threads are quiet."""
+    import threading
+
+    stop = time.perf_counter() + 0.15
+
+    def spin():  # a thread pool's worker spinning after its last job
+        while time.perf_counter() < stop:
+            pass
+
+    worker = threading.Thread(target=spin)
+    worker.start()
+    t0 = time.perf_counter()
+    bench.settle()
+    waited = time.perf_counter() - t0
+    worker.join()
+    t0 = time.perf_counter()
+    bench.settle()
+    assert waited > 0.1 and time.perf_counter() - t0 < 0.1

@@ -124,6 +124,18 @@ def warm_up(c: Contender, warmup: int, budget: float | None) -> float:
     return last
 
 
+def settle(limit: float = 0.5, slice_s: float = 0.01) -> None:
+    """Wait (at most limit seconds) until no other thread of the process is busy. A BLAS or OpenMP
+    pool spins for a while after its last call (OpenBLAS about 0.1 s), and would take a core from
+    the next contender: at m = 512, B = 64 that made torch's update twice as long."""
+    end = time.perf_counter() + limit
+    while time.perf_counter() < end:
+        c0 = time.process_time()
+        time.sleep(slice_s)
+        if time.process_time() - c0 < 0.25 * slice_s:  # CPU time ticks in milliseconds here: a slice of 10 sees it
+            return
+
+
 def measure(
     contenders: list[Contender], updates: int, rounds: int, warmup: int, budget: float | None = None
 ) -> dict[str, tuple[int, list[float], list[float]]]:
@@ -138,6 +150,7 @@ def measure(
     wall, cpu = ({c.name: [] for c in contenders} for _ in range(2))
     for _ in range(rounds):
         for c in contenders:
+            settle()
             t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n[c.name]):
                 c.update()
