@@ -17,7 +17,8 @@ ndarray = DeviceArray
 __all__ = ["ElementwiseKernel", "RawKernel", "ndarray", "cuda"]
 
 # ufuncs dispatch to DeviceArray.__array_ufunc__, which tallies them
-tanh, exp, log, sqrt, multiply, divide, matmul = np.tanh, np.exp, np.log, np.sqrt, np.multiply, np.divide, np.matmul
+tanh, exp, log, sqrt, add, multiply, divide = np.tanh, np.exp, np.log, np.sqrt, np.add, np.multiply, np.divide
+matmul = np.matmul
 
 
 def empty_like(a, dtype=None):

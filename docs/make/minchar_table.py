@@ -82,7 +82,7 @@ ROWS = [
         ["mem += dparam * dparam", "param += -learning_rate"],
         "(12)",
         "AdaGrad",
-        ["M += grad * grad", "theta -= delta"],
+        ["M += delta", "theta -= delta"],
     ),
 ]
 
