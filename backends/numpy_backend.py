@@ -178,6 +178,7 @@ class NumpyBackend:
         if self._delta is None or self._delta.shape != like.shape or self._delta.dtype != like.dtype:
             self._delta = self.xp.empty_like(like)
         return self._delta
+
     def step(self, theta, state, x, y, h0, opt, t, scale=1.0):
         """One update on the gradient of scale * L: forward, BPTT, update; scale * L and h_tau."""
         loss, cache = self.forward(theta, x, y, h0)
