@@ -15,6 +15,8 @@ try:
 
     import backends
     import cli_options as co
+    from common.check import engine, regimes, student
+    from common.check import train as check_train
     from common.contract import Layout
     from common.errors import BadInput
     from common.rng import stream
@@ -22,18 +24,7 @@ try:
     from common.run.config import Config
     from common.run.progress import ProgressBar, loss_text
     from common.sampling import check_settings, generate
-    from common.tools import (
-        bench,
-        bench_report,
-        check,
-        check_train,
-        gradcheck_report,
-        neurons,
-        neurons_html,
-        regimes,
-        student,
-        sweep,
-    )
+    from common.tools import bench, bench_report, gradcheck_report, neurons, neurons_html, sweep
     from common.tools.contenders import checked_optimizers, contenders, libraries, optimizer_ratios
 except ModuleNotFoundError as e:  # python cli.py outside the project's environment
     sys.exit(
@@ -196,10 +187,10 @@ def check_cmd(
     inputs.natural("--train", train)
     corpus = inputs.checked(data, hidden, seq_length)
     layout = Layout(corpus.K, hidden)
-    model = check.model_of(target, layout, layout_in.value, loss.value)
+    model = engine.model_of(target, layout, layout_in.value, loss.value)
     p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
     points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
-    ok = check.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
+    ok = engine.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
     trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
     if not (ok and trained):
         raise typer.Exit(1)

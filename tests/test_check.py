@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from backends.numpy_backend import NumpyBackend
+from common.check import catalogue, regimes
+from common.check import engine as check
+from common.check.student import Function
 from common.contract import Layout, Params
 from common.run.presets import PRESETS
-from common.tools import catalogue, check, regimes
-from common.tools.student import Function
 from tests.conftest import assert_one_line_error, cli, skip_unless_runnable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def own_file(tmp_path: Path, body: str, name: str = "mine.py") -> Path:
 def planted(tmp_path: Path, bug: str) -> Path:
     """A file whose loss_and_grads is the catalogue's with `bug` planted, taking index vectors."""
     body = (
-        "from functools import partial\nfrom common.tools.catalogue import loss_and_grads as reference\n"
+        "from functools import partial\nfrom common.check.catalogue import loss_and_grads as reference\n"
         f"loss_and_grads = partial(reference, bug={bug!r})\n"
     )
     return own_file(tmp_path, body, "planted.py")

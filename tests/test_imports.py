@@ -46,12 +46,12 @@ def python_files(folder: str) -> list[str]:
 
 
 def test_the_layout_keeps_its_boundaries():
-    """DESIGN.md: common/ never imports cupy, torch or typer; backends/ never imports common/run/ or tools/."""
+    """DESIGN.md: common/ never imports cupy, torch or typer; backends/ never imports common/run/, tools/ or check/."""
     for path in python_files("common"):
         bad = {m for m in imported(path) if m.split(".")[0] in ("cupy", "torch", "typer", "cli", "cli_options")}
         assert not bad, f"{path} imports {bad}"
     for path in python_files("backends"):
-        bad = {m for m in imported(path) if m.startswith(("common.run", "common.tools"))}
+        bad = {m for m in imported(path) if m.startswith(("common.run", "common.tools", "common.check"))}
         assert not bad, f"{path} imports {bad}"
     core = {f for f in os.listdir(os.path.join(ROOT, "common")) if f.endswith(".py")}
     assert core == {

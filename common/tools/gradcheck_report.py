@@ -2,17 +2,17 @@
 
 classic: the summed loss at m = 5 against centred differences. 2025: the mean loss (scale 1 / tau)
 at m = 10 against centred differences and against torch.autograd (when torch is installed). The
-regimes are common/tools/regimes.py's: the handout's own point, and two where bugs show.
+regimes are common/check/regimes.py's: the handout's own point, and two where bugs show.
 """
 
 import json
 from collections.abc import Callable
 
 from common import gradcheck as gc
+from common.check.regimes import Regime
 from common.contract import Backend
 from common.data import Corpus
 from common.run.presets import Preset
-from common.tools.regimes import Regime
 
 
 def run(

@@ -2,7 +2,7 @@
 
     python docs/make/bugs.py
 
-The table: each bug of common/tools/catalogue.py planted in the reference and measured against
+The table: each bug of common/check/catalogue.py planted in the reference and measured against
 our gradient in the three regimes of `python cli.py check` at its defaults (Python's docs corpus,
 K = 103, m = 5, seq_length 25, seed 1, summed loss): per regime the largest rel_error of the five
 gradients, the loss's relative difference, and whether check calls it wrong. The sessions: what
@@ -24,11 +24,12 @@ sys.path.insert(0, str(ROOT))
 from typer.testing import CliRunner  # noqa: E402
 
 from cli import app  # noqa: E402
+from common.check import catalogue, regimes  # noqa: E402
+from common.check import engine as check  # noqa: E402
+from common.check.student import Function  # noqa: E402
 from common.contract import NAMES, Layout  # noqa: E402
 from common.data import Corpus, builtin_corpus  # noqa: E402
 from common.run.presets import PRESETS  # noqa: E402
-from common.tools import catalogue, check, regimes  # noqa: E402
-from common.tools.student import Function  # noqa: E402
 
 M, TAU, SEED = 5, 25, 1
 TEMPLATE = "docs/examples/rnn.py"

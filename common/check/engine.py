@@ -1,10 +1,10 @@
 """The check command's body: a student's loss and gradients against ours, regime by regime (docs: check.md).
 
-In each regime (common/tools/regimes.py) it measures, per parameter, the student's gradient
+In each regime (common/check/regimes.py) it measures, per parameter, the student's gradient
 against our float64 reference (backends/numpy_backend.py) and against centred differences of the
 student's own loss (eq. 14), and the student's loss against ours. A gradient is wrong past a
 rel_error (eq. 15) of 1e-6 against ours in any regime, the loss past a relative 1e-8. When the
-student's gradients equal a known bug's (common/tools/catalogue.py) it names the bug; else it
+student's gradients equal a known bug's (common/check/catalogue.py) it names the bug; else it
 says which parameters and regimes disagree, and what that usually means.
 """
 
@@ -17,12 +17,12 @@ import backends
 from backends import own
 from backends.numpy_backend import NumpyBackend
 from common import gradcheck as gc
+from common.check import catalogue
+from common.check.regimes import Regime
+from common.check.student import Function
 from common.contract import NAMES, Backend, Layout, Params
 from common.data import Corpus
 from common.errors import BadInput
-from common.tools import catalogue
-from common.tools.regimes import Regime
-from common.tools.student import Function
 
 LOSS_TOLERANCE = 1e-8  # the loss is wrong past this relative difference from ours
 FLOAT64 = 1e-9  # correct float64 code agrees with ours to about 1e-15: past this, precision was lost
