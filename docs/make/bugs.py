@@ -13,6 +13,7 @@ bugs_detail.md, check_session.md and gradcheck_session.md; tests/test_check.py c
 against a fresh run (the numbers to rounding).
 """
 
+import os
 import sys
 import tempfile
 from functools import partial
@@ -95,10 +96,18 @@ def session(commands: list[tuple[str, list[str]]]) -> str:
             if source.count(old) != 1:
                 raise SystemExit(f"{TEMPLATE} has no line with {old!r}: update docs/make/bugs.py")
             (Path(tmp) / name).write_text(source.replace(old, new))
-        for title, command in commands:
-            r = CliRunner().invoke(app, [str(Path(tmp) / a) if a in PLANTED else a for a in command])
+        copy = Path(tmp) / TEMPLATE  # every file named as a student names theirs, relative to the folder
+        copy.parent.mkdir(parents=True)
+        copy.write_text(source)
+        here = os.getcwd()
+        os.chdir(tmp)
+        try:
+            results = [CliRunner().invoke(app, command) for _, command in commands]
+        finally:
+            os.chdir(here)
+        for (title, command), r in zip(commands, results):
             out += ["", f'=== "{title}"', "", "    ```text", f"    $ python cli.py {' '.join(command)}"]
-            out += [f"    {line}".rstrip() for line in r.output.replace(tmp + "/", "").splitlines()]
+            out += [f"    {line}".rstrip() for line in r.output.splitlines()]
             out += [f"    (exit status {r.exit_code})", "    ```"]
     return "\n".join(out) + "\n"
 
