@@ -316,6 +316,7 @@ def test_the_sessions_are_what_the_commands_print():
     bugs = bugs_script()
     for name, commands in (("check_session.md", bugs.CHECK), ("gradcheck_session.md", bugs.GRADCHECK)):
         assert_same_to_rounding((ROOT / "docs" / "make" / name).read_text(), bugs.session(commands))
+    assert_same_to_rounding((ROOT / "docs" / "make" / "check_notebook.md").read_text(), bugs.notebook())
 
 
 def test_the_script_stops_where_the_page_would_be_wrong(monkeypatch, corpus):
