@@ -185,9 +185,7 @@ def check_cmd(
         Convention, typer.Option(help="cols: W @ h (the handout's); rows: h @ W, every parameter transposed.")
     ] = Convention("cols"),
     data: co.DataOpt = None,
-    hidden: Annotated[
-        int, typer.Option(help="Hidden units m (small: centred differences cost two losses per weight).")
-    ] = 5,
+    hidden: Annotated[int, typer.Option(help="Hidden units m of the check.")] = 5,
     seq_length: co.SeqOpt = 25,
     seed: co.SeedOpt = 1,
     train: Annotated[int, typer.Option(help="Then train N updates on your gradients beside ours (0: none).")] = 0,

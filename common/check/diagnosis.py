@@ -15,6 +15,7 @@ from common.check import catalogue
 from common.contract import CLIP, NAMES, Layout, Params
 
 SAME = 1e-8  # a loss and gradients this close to a catalogue entry's are that entry's (float32 code: its tolerance)
+SAME_CALL = 1e-12  # two calls on the same input agree to this, relative, or the function keeps state
 STATE = (
     "your function keeps state between calls: called twice on the same input, it returned results "
     "{change:.0e} apart (relative); start every sum from zeros inside the function"
@@ -42,7 +43,7 @@ def non_finite(loss: float, where: str) -> str:
 
 def diagnose(seen: list, layout: Layout, scale: float, tol: float, low: bool) -> Diagnosis:
     """The catalogue's bugs that match, or advice; nothing the evidence cannot carry (state, non-finite)."""
-    if seen[0].again > 0 or not all(s.finite for s in seen):
+    if seen[0].again > SAME_CALL or not all(s.finite for s in seen):
         return Diagnosis([], [])
     matched = named(seen, layout, scale, max(SAME, tol) if low else SAME)
     if matched:

@@ -30,7 +30,6 @@ LOSS_FLOAT64 = 1e-12  # the same for the loss
 FLOAT32 = 1e-5  # float32 code: gradients, loss and h_tau judged at this
 STEP = 1e-4  # h of the centred differences (docs: gradcheck-error.md)
 SAMPLE = 4  # entries per parameter checked by centred differences of their own loss
-SAME_CALL = 1e-12  # two calls on the same input agree to this, relative, or the function keeps state
 
 
 @dataclass
@@ -105,10 +104,7 @@ def call(model: Backend, theta: np.ndarray, r: Regime, scale: float):
     on_device = model.to_device(theta)
     loss, cache = model.forward(on_device, r.x, r.y, model.to_device(r.h0))
     grad = scale * np.asarray(model.to_host(model.backward(on_device, cache)), dtype=np.float64)
-    h_tau = getattr(cache, "h_tau", None)
-    if h_tau is None and not hasattr(cache, "grad"):  # a backend class: its cache's last state
-        h_tau = np.asarray(model.to_host(cache.H[-1]), dtype=np.float64) if hasattr(cache, "H") else None
-    return grad, scale * float(loss), h_tau
+    return grad, scale * float(loss), getattr(cache, "h_tau", None)  # a backend class returns none
 
 
 def relative(a: np.ndarray, b: np.ndarray) -> float:
@@ -139,14 +135,19 @@ def float32(seen: list[Seen], returned: bool) -> bool:
 
 def verdict(seen: list[Seen]) -> tuple[list[str], list[str]]:
     """(what is wrong, warnings), one line each, float32 inferred from the evidence alone."""
-    return judge(seen, float32(seen, False))[:2]
+    return judge(seen, float32(seen, False))
 
 
-def judge(seen: list[Seen], low: bool) -> tuple[list[str], list[str], float]:
-    """(what is wrong, warnings, the gradient tolerance) at float64's tolerances, or float32's when low."""
-    tol, reach = (FLOAT32, FLOAT32) if low else (TOLERANCE, LOSS_TOLERANCE)
+def tolerances(low: bool) -> tuple[float, float]:
+    """(a gradient's, the loss's and h_tau's) at float64, or at float32 when low."""
+    return (FLOAT32, FLOAT32) if low else (TOLERANCE, LOSS_TOLERANCE)
+
+
+def judge(seen: list[Seen], low: bool) -> tuple[list[str], list[str]]:
+    """(what is wrong, warnings) at float64's tolerances, or float32's when low."""
+    tol, reach = tolerances(low)
     wrong, warnings = [], []
-    if seen[0].again > SAME_CALL:
+    if seen[0].again > diagnosis.SAME_CALL:
         wrong.append(diagnosis.STATE.format(change=seen[0].again))
     broken = [s for s in seen if not s.finite]
     if broken:
@@ -171,7 +172,18 @@ def judge(seen: list[Seen], low: bool) -> tuple[list[str], list[str], float]:
         wrong.append(
             f"h_tau in {regimes_of(bad)}: it must be h_t of the last step, the state the next chunk starts from"
         )
-    return wrong, warnings, tol
+    return wrong, warnings
+
+
+def result(s: Seen, low: bool) -> RegimeResult:
+    """One regime's figures for the Report, with what is wrong there."""
+    tol, reach = tolerances(low)
+    wrong = [n for n in NAMES if s.wrong(n, tol)] + (["loss"] if not s.loss_error <= reach else [])
+    wrong += ["h_tau"] if s.h_tau is not None and not s.h_tau <= reach else []
+    own = {n: s.own.get(n) for n in NAMES}
+    return RegimeResult(
+        s.regime.name, s.regime.about, dict(s.ours), own, s.loss_error, s.h_tau, s.loss, s.our_loss, wrong
+    )
 
 
 def regimes_of(seen: list[Seen]) -> str:
@@ -193,29 +205,13 @@ def report(model: Backend, target: str, corpus: Corpus, points: list[Regime], sc
     ]
     seen = [look(model, r, scale, sample, repeat=i == 0) for i, r in enumerate(points)]
     low = float32(seen, getattr(model, "float32", False))
-    wrong, warnings, tol = judge(seen, low)
-    found = diagnosis.diagnose(seen, layout, scale, tol, low) if wrong else diagnosis.Diagnosis([], [])
-    results = [
-        RegimeResult(
-            s.regime.name,
-            s.regime.about,
-            dict(s.ours),
-            {n: s.own.get(n) for n in NAMES},
-            s.loss_error,
-            s.h_tau,
-            s.loss,
-            s.our_loss,
-            [n for n in NAMES if s.wrong(n, tol)]
-            + (["loss"] if not s.loss_error <= (FLOAT32 if low else LOSS_TOLERANCE) else [])
-            + (["h_tau"] if s.h_tau is not None and not s.h_tau <= (FLOAT32 if low else LOSS_TOLERANCE) else []),
-        )
-        for s in seen
-    ]
+    wrong, warnings = judge(seen, low)
+    found = diagnosis.diagnose(seen, layout, scale, tolerances(low)[0], low) if wrong else diagnosis.Diagnosis([], [])
     return Report(
         "wrong" if wrong else "passed",
         target,
         seed,
-        results,
+        [result(s, low) for s in seen],
         wrong,
         found.bugs,
         found.advice,

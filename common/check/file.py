@@ -9,7 +9,7 @@ so a hang, a crash or an exit of their code is a "not judged" Report like any ot
 from collections.abc import Callable
 from pathlib import Path
 
-from common.check.function import judge, sender
+from common.check.function import examine, sender
 from common.check.isolate import TimedOut, forked
 from common.check.report import Report
 from common.check.source import Loaded, split
@@ -44,7 +44,7 @@ def check_file(
 
     def job(send, path: Path, name: str) -> Report:
         fn, loaded = load(path, name, target, definitions_only, timeout)
-        report = judge(fn, loaded.path, f"{split(target)[0]}:{name}", sender(send), **options)
+        report = examine(fn, loaded.path, f"{split(target)[0]}:{name}", sender(send), **options)
         report.reason = loaded.uses_skipped(report.reason)
         return report
 

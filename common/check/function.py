@@ -41,10 +41,10 @@ def check_function(
     options |= dict(seq_length=seq_length, seed=seed, data=data, timeout=timeout)
     progress = Progress()
     if isolate:
-        job = lambda send: judge(fn, path, target, sender(send), **options)  # noqa: E731
+        job = lambda send: examine(fn, path, target, sender(send), **options)  # noqa: E731
         report = forked(job, target, seed, timeout, None, progress)
     else:
-        report = judge(fn, path, target, progress, **options)
+        report = examine(fn, path, target, progress, **options)
     progress.done()
     return report
 
@@ -62,7 +62,7 @@ def sender(send):
     return progress
 
 
-def judge(fn, path, target, progress, *, inputs, loss, vectors, convention, hidden, seq_length, seed, data, timeout):
+def examine(fn, path, target, progress, *, inputs, loss, vectors, convention, hidden, seq_length, seed, data, timeout):
     """The Report on fn; anything their code does wrong (raising, hanging, odd returns) is "not judged"."""
     try:
         corpus = checks.checked(None if data is None else Path(data), hidden, seq_length)
