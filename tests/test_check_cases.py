@@ -1,6 +1,8 @@
 """Issue #23's cases, each a student's file written here: notebooks, real files, isolation, diagnoses, speed."""
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -346,9 +348,31 @@ def test_check_function_stops_a_hang_and_forks_on_request(corpus_file):
     assert report.verdict == "not judged" and "hangs did not return within 1 s (--timeout)" in report.reason
 
     def exits(*args):
-        import os
 
         os._exit(0)
 
     report = check_function(exits, data=corpus_file, isolate=True, **SIZES)
     assert report.exit_code == 2 and "ended the process (exit status 0" in report.reason
+
+
+def test_their_code_runs_in_a_bare_folder_and_its_processes_end(tmp_path, corpus_file, monkeypatch):
+    """cwd and HOME a temporary folder; a process their code started is ended with the check."""
+    monkeypatch.chdir(tmp_path)
+    pid_file = tmp_path / "pid"
+    body = (
+        "import os, subprocess\nopen('written.txt', 'w').write('x')\nprint('HOME', os.environ['HOME'] == os.getcwd())\n"
+        f"open({str(pid_file)!r}, 'w').write(str(subprocess.Popen(['sleep', '600']).pid))\n" + TEMPLATE
+    )
+    r = check(write(tmp_path, "mine.py", body), corpus_file)
+    assert r.exit_code == 0 and "HOME True" in r.stdout, r.output
+    assert not (tmp_path / "written.txt").exists()
+    pid = int(pid_file.read_text())
+    assert any(gone(pid) or time.sleep(0.1) for _ in range(50))  # the kill is sent; it may take a moment
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its parent counts)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True

@@ -92,8 +92,8 @@ def child(job, write: int, home: str, output: int, memory: int | None) -> None:
         os.dup2(output, 1)
         os.dup2(output, 2)
         sys.stdin = open(os.devnull)  # noqa: SIM115  theirs to read: end of file at once
-        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115  a test runner's own sys.stdout is no file
-        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115  a test runner's is no file
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         os.chdir(home)
         os.environ["HOME"] = home
         channel = os.fdopen(write, "w")
@@ -102,7 +102,11 @@ def child(job, write: int, home: str, output: int, memory: int | None) -> None:
             channel.write(json.dumps(message) + "\n")
             channel.flush()
 
-        send({"report": job(send).to_json()})
+        report = job(send)
+        for stream in (sys.stdout, sys.stderr):  # what they printed without a newline: before the output is read
+            with suppress(Exception):
+                stream.flush()
+        send({"report": report.to_json()})
     except BaseException:  # ours, not theirs: their code's exceptions are Reports already
         with suppress(OSError):
             os.write(write, (json.dumps({"error": traceback.format_exc(limit=-3)}) + "\n").encode())
