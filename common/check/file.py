@@ -103,7 +103,10 @@ def run(job, target: str, seed: int, timeout, memory, progress, say=None) -> Rep
         except (BadInput, TimedOut) as e:
             return Report("not judged", target, seed, reason=str(e))
 
-    report = forked(guarded, target, seed, timeout, memory, progress, say)
+    try:
+        report = forked(guarded, target, seed, timeout, memory, progress, say)
+    except OSError as e:  # no process to be had (a limit on processes, no memory)
+        return Report("not judged", target, seed, reason=f"check could not start a process for your code: {e}")
     report.target = target
     return report
 
