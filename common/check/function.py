@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+import backends
 from common.check import engine
 from common.check.isolate import TimedOut, forked
 from common.check.progress import Progress
@@ -67,16 +68,14 @@ def examine(fn, path, target, progress, *, inputs, loss, vectors, convention, hi
     try:
         corpus = checks.checked(None if data is None else Path(data), hidden, seq_length)
         layout = Layout(corpus.K, hidden)
+        p = PRESETS["classic" if loss == "sum" else "2025"]
+        points = regimes(layout, corpus, p, seq_length, 1, seed)
         if isinstance(fn, type):  # a backend class of theirs
-            import backends
-
             model = backends.load(f"{path}:{fn.__name__}", layout, "float64")
         else:
             model = Function(fn, target, layout, inputs, loss, path, vectors, convention, timeout)
-        p = PRESETS["classic" if loss == "sum" else "2025"]
-        points = regimes(layout, corpus, p, seq_length, 1, seed)
-        total = engine.planned(layout, len(points))
-        model.on_call = lambda calls: progress(calls, total)
+            total = engine.planned(layout, len(points))
+            model.on_call = lambda calls: progress(calls, total)
         try:
             return engine.report(model, target, corpus, points, p.scale(seq_length), seed)
         except BadInput as e:

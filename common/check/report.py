@@ -70,7 +70,7 @@ class Report:
         return cls(**d)
 
     def says(self) -> str:
-        """The verdict in one line."""
+        """The verdict in one line (a table of submissions)."""
         if self.verdict == "not judged":
             return f"NOT JUDGED: {self.reason}"
         if self.passed:
