@@ -7,6 +7,7 @@ if sys.version_info < (3, 11):  # noqa: UP036  an older python3 on PATH gets one
 try:
     import datetime
     import json
+    from collections import Counter
     from dataclasses import fields
     from pathlib import Path
     from typing import Annotated
@@ -15,7 +16,7 @@ try:
 
     import backends
     import cli_options as co
-    from common.check import engine, regimes, student
+    from common.check import credit, engine, file, grade, regimes, student
     from common.check import train as check_train
     from common.contract import Layout
     from common.errors import BadInput
@@ -194,6 +195,69 @@ def check_cmd(
     trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
     if not (ok and trained):
         raise typer.Exit(1)
+
+
+GRADE_CHECK = ("layout_in", "loss", "vectors", "convention", "definitions_only", "timeout", "memory", "data")
+GRADE_CHECK += ("hidden", "seq_length", "seed")  # check's options as grade takes them
+
+
+@app.command("grade")
+def grade_cmd(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...", help="Submissions: .py or .ipynb files, folders of them, folders of students' folders."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for gradebook.csv, summary.md and <name>/feedback.md.")],
+    layout_in: Annotated[
+        Inputs,
+        typer.Option("--inputs", help="X and Y as one-hot columns (K, tau), one-hot rows (tau, K) or indices (tau,)."),
+    ] = Inputs("onehot-cols"),
+    loss: Annotated[Reduction, typer.Option(help="The loss over the tau steps: sum (classic) or mean (2025).")] = (
+        Reduction("sum")
+    ),
+    vectors: co.VectorsOpt = co.Vectors("2d"),
+    convention: co.ConventionOpt = co.Convention("cols"),
+    definitions_only: co.DefinitionsOpt = None,
+    timeout: co.TimeoutOpt = file.TIMEOUT,
+    memory: co.MemoryOpt = file.MEMORY / 2**30,
+    data: co.DataOpt = None,
+    hidden: Annotated[int, typer.Option(help="Hidden units m.")] = 5,
+    seq_length: co.SeqOpt = 25,
+    seed: Annotated[int, typer.Option(help="Seed of the regimes' weights: pick your own, unseen by the class.")] = 1,
+    jobs: Annotated[
+        int | None, typer.Option(help="Submissions checked at once. Default: the CPUs this may use.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Write over the gradebook --out holds.")] = False,
+    points: Annotated[
+        list[str] | None,
+        typer.Option(help="Weights KEY=W (U W V b c loss h_tau, or a regime), comma-separated or repeated."),
+    ] = None,
+) -> None:
+    """Check every submission of a class in parallel: gradebook.csv, a feedback.md each, summary.md."""
+    jobs = jobs if jobs is not None else grade.jobs_default()
+    inputs.positive("--jobs", jobs)
+    w = credit.weights(points)
+    options = grade.options(
+        layout_in.value,
+        loss.value,
+        vectors.value,
+        convention.value,
+        definitions_only,
+        timeout,
+        memory,
+        data,
+        hidden,
+        seq_length,
+        seed,
+    )
+    rows = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, GRADE_CHECK), co.program())
+    n = Counter(g.report.verdict for g in rows)
+    typer.echo(f"{len(rows)} graded: {n['passed']} passed, {n['wrong']} wrong, {n['not judged']} not judged")
+    for path in (out / "gradebook.csv", out / "summary.md", out / "NAME" / "feedback.md"):
+        typer.echo(f"wrote {path}")
 
 
 @app.command("sample")

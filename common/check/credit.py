@@ -1,4 +1,4 @@
-"""Partial credit, stated: one point per regime and parameter, plus the loss and h_tau per regime (docs: teachers.md#credit).
+"""Partial credit: a point per regime and parameter, plus the loss and h_tau per regime (docs: teachers.md#credit).
 
 An item is one thing `check` judges in one regime: a parameter's gradient (U, W, V, b, c), the
 loss, or h_tau. It earns its points unless `check` finds it wrong there (RegimeResult.wrong): a

@@ -1,4 +1,4 @@
-"""The grade command's body: find a class's submissions, check them in parallel, write the gradebook (docs: teachers.md).
+"""grade's body: find a class's submissions, check them in parallel, write the gradebook (docs: teachers.md).
 
 A submission is each .py or .ipynb directly in a folder given, each subfolder of it (a student's
 folder: the file in it that defines the function; its sibling modules importable), or a file
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from common.check import Report, check_file, credit, gradebook
 from common.errors import BadInput
+from common.run import inputs as checks
 
 KINDS = (".py", ".ipynb")
 FUNCTION = "loss_and_grads"
@@ -32,7 +33,9 @@ class Submission:
     reason: str = ""
 
 
-def grade(paths: list[Path], out: Path, force: bool, jobs: int, w: dict, options: dict, given: str, program: str) -> list:
+def grade(
+    paths: list[Path], out: Path, force: bool, jobs: int, w: dict, options: dict, given: str, program: str
+) -> list:
     """Check every submission under paths, jobs at a time, and write out's files; the rows, in name order.
 
     given: check's options as the teacher gave them; `program check FILE given` shows a student the same Report."""
@@ -108,6 +111,40 @@ def output(out: Path, force: bool, paths: list[Path]) -> None:
         raise BadInput(f"cannot write in --out {out}: permission denied")
 
 
+def options(
+    inputs: str,
+    loss: str,
+    vectors: str,
+    convention: str,
+    definitions_only: bool | None,
+    timeout: float,
+    memory: float,
+    data: Path | None,
+    hidden: int,
+    seq_length: int,
+    seed: int,
+) -> dict:
+    """check_file's keyword arguments (memory in GiB here), each checked once before any submission runs:
+    a bad --data must be one line, not every row's verdict."""
+    checks.natural("--seed", seed)
+    checks.positive_number("--timeout", timeout)
+    checks.positive_number("--memory", memory)
+    checks.checked(data, hidden, seq_length)
+    return {
+        "inputs": inputs,
+        "loss": loss,
+        "vectors": vectors,
+        "convention": convention,
+        "hidden": hidden,
+        "seq_length": seq_length,
+        "seed": seed,
+        "data": data,
+        "timeout": timeout,
+        "memory": round(memory * 2**30),
+        "definitions_only": definitions_only,
+    }
+
+
 def jobs_default() -> int:
     """The CPUs this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -137,7 +174,10 @@ def run(subs: list[Submission], options: dict, jobs: int, done: Callable) -> dic
             try:
                 results[sub.name] = future.result()
             except Exception as e:  # a worker died (killed from outside): this row says so, the rest go on
-                results[sub.name] = (Report("not judged", sub.name, options["seed"], reason=f"grading failed: {e!r}"), 0.0)
+                results[sub.name] = (
+                    Report("not judged", sub.name, options["seed"], reason=f"grading failed: {e!r}"),
+                    0.0,
+                )
             done(sub.name, results[sub.name][0])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -97,7 +97,11 @@ def feedback(g: Graded, w: dict[str, float], seed: int, again: str) -> str:
     items = credit.items(g.report, w)
     for regime in credit.REGIMES:
         got = [i for i in items if i.regime == regime]
-        lines.append(f"| {regime} | " + " | ".join(f"{credit.number(i.points)}/{credit.number(i.max_points)}" for i in got) + " |")
+        lines.append(
+            f"| {regime} | "
+            + " | ".join(f"{credit.number(i.points)}/{credit.number(i.max_points)}" for i in got)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -113,7 +117,11 @@ def summary(rows: list[Graded], seed: int, options: str) -> str:
         f"**{count['not judged']} not judged**. Mean score {mean:.1f} of {credit.number(top)}.",
         "",
         f"Checked with `{options}`."
-        + (" Seed 1 is check's default, which every student can run: give --seed to draw regimes the class has not seen." if seed == PUBLISHED_SEED else ""),
+        + (
+            " Seed 1 is check's default, which every student can run: give --seed for regimes the class has not seen."
+            if seed == PUBLISHED_SEED
+            else ""
+        ),
     ]
     bugs = Counter(b for g in rows for b in g.report.bugs)
     if bugs:
