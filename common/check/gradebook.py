@@ -33,9 +33,7 @@ class Graded:
     @property
     def note(self) -> str:
         """Why it was not judged, in a line ("" when it was)."""
-        if self.report.verdict != "not judged":
-            return ""
-        return next((line for line in str(self.report).splitlines() if line.strip()), "")
+        return " ".join(self.report.reason.split())
 
 
 def worst(values) -> float | None:
