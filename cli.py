@@ -16,7 +16,7 @@ try:
 
     import backends
     import cli_options as co
-    from common.check import credit, engine, file, grade, regimes, student
+    from common.check import credit, engine, file, grade, gradescope, regimes, student
     from common.check import train as check_train
     from common.contract import Layout
     from common.errors import BadInput
@@ -160,8 +160,13 @@ def gradcheck_cmd(
 Inputs, Reduction = co.choices("Inputs", student.INPUTS), co.choices("Reduction", student.LOSSES)
 
 
+CHECKED = ("layout_in", "loss", "vectors", "convention", "definitions_only", "timeout", "memory", "data")
+CHECKED += ("hidden", "seq_length", "seed")  # check's options that grade applies to all
+
+
 @app.command("check")
 def check_cmd(
+    ctx: typer.Context,
     target: Annotated[
         str,
         typer.Argument(
@@ -182,10 +187,34 @@ def check_cmd(
     seq_length: co.SeqOpt = 25,
     seed: co.SeedOpt = 1,
     train: Annotated[int, typer.Option(help="Then train N updates on your gradients beside ours (0: none).")] = 0,
+    gradescope_out: Annotated[
+        Path | None, typer.Option("--gradescope", help="Also write Gradescope's results.json here.")
+    ] = None,
+    points: co.PointsOpt = None,
 ) -> None:
     """Check your own loss_and_grads (or backend class) against ours where bugs show, and name the bug."""
     inputs.natural("--seed", seed)
     inputs.natural("--train", train)
+    if gradescope_out is not None:  # the Report of check_file, printed and written for Gradescope
+        w, again = credit.weights(points), f"{co.program()} check {target} {co.as_given(ctx, CHECKED)}"
+        inputs.output("--gradescope", gradescope_out)
+        options = grade.options(
+            layout_in.value,
+            loss.value,
+            "2d",
+            "cols",
+            None,
+            file.TIMEOUT,
+            file.MEMORY / 2**30,
+            data,
+            hidden,
+            seq_length,
+            seed,
+        )
+        report, seconds = grade.judge(grade.Submission(target, Path(target)), options)
+        gradescope.write(gradescope_out, report, w, seconds, seed, again)
+        typer.echo(str(report))
+        raise typer.Exit(report.exit_code)
     corpus = inputs.checked(data, hidden, seq_length)
     layout = Layout(corpus.K, hidden)
     model = engine.model_of(target, layout, layout_in.value, loss.value)
@@ -195,10 +224,6 @@ def check_cmd(
     trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
     if not (ok and trained):
         raise typer.Exit(1)
-
-
-GRADE_CHECK = ("layout_in", "loss", "vectors", "convention", "definitions_only", "timeout", "memory", "data")
-GRADE_CHECK += ("hidden", "seq_length", "seed")  # check's options as grade takes them
 
 
 @app.command("grade")
@@ -231,10 +256,7 @@ def grade_cmd(
         int | None, typer.Option(help="Submissions checked at once. Default: the CPUs this may use.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", metavar="", help="Write over the gradebook --out holds.")] = False,
-    points: Annotated[
-        list[str] | None,
-        typer.Option(help="Weights KEY=W (U W V b c loss h_tau, or a regime), comma-separated or repeated."),
-    ] = None,
+    points: co.PointsOpt = None,
 ) -> None:
     """Check every submission of a class in parallel: gradebook.csv, a feedback.md each, summary.md."""
     jobs = jobs if jobs is not None else grade.jobs_default()
@@ -253,7 +275,7 @@ def grade_cmd(
         seq_length,
         seed,
     )
-    rows = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, GRADE_CHECK), co.program())
+    rows = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, CHECKED), co.program())
     n = Counter(g.report.verdict for g in rows)
     typer.echo(f"{len(rows)} graded: {n['passed']} passed, {n['wrong']} wrong, {n['not judged']} not judged")
     for path in (out / "gradebook.csv", out / "summary.md", out / "NAME" / "feedback.md"):

@@ -94,7 +94,7 @@ def given(ctx: typer.Context, names) -> dict:
 def as_given(ctx: typer.Context, names) -> str:
     """The options among names that the user gave, and --seed always, as they could type them again."""
     words = []
-    for name, value in (given(ctx, names) | {"seed": ctx.params["seed"]}).items():
+    for name, value in (given(ctx, [n for n in names if n in ctx.params]) | {"seed": ctx.params["seed"]}).items():
         option = next(p for p in ctx.command.params if p.name == name)
         if isinstance(value, bool):
             words.append(option.opts[0] if value else option.secondary_opts[0])
@@ -147,3 +147,7 @@ DefinitionsOpt = Annotated[
 ]
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds one call of the function may take before it is a hang.")]
 MemoryOpt = Annotated[float, typer.Option(help="GiB of memory the checked code may use.")]
+PointsOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Weights of the credit, KEY=W (U W V b c loss h_tau, or a regime); comma-separated or repeated."),
+]

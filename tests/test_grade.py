@@ -16,6 +16,7 @@ from common.check import RegimeResult, Report, credit, gradebook, gradescope
 from common.check.grade import Submission, output, progress_line, submissions
 from common.errors import BadInput
 from tests import grade_class
+from tests.conftest import assert_one_line_error, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -199,6 +200,15 @@ def test_the_output_folder_is_checked_first(tmp_path):
     with pytest.raises(BadInput, match="already holds a gradebook; add --force"):
         output(tmp_path / "new" / "graded", False, [])
     output(tmp_path / "new" / "graded", True, [])
+
+
+def test_a_former_gradebook_is_kept_unless_force(tmp_path):
+    out = tmp_path / "graded"
+    out.mkdir()
+    (out / "gradebook.csv").write_text("name\nmine\n")
+    r = cli("grade", ROOT / "docs" / "examples" / "rnn.py", "--out", out)
+    assert_one_line_error(r, 2, "already holds a gradebook; add --force")
+    assert (out / "gradebook.csv").read_text() == "name\nmine\n"
 
 
 @pytest.mark.parametrize("width", [30, 40, 60, 80, 120])
