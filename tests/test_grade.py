@@ -202,6 +202,49 @@ def test_the_output_folder_is_checked_first(tmp_path):
     output(tmp_path / "new" / "graded", True, [])
 
 
+def test_grade_writes_every_file_and_exits_0_whatever_the_verdicts(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "gina").mkdir(parents=True)
+    (folder / "broken.py").write_text("def loss_and_grads(U, W, V, b, c, X, Y, h0)\n")
+    out = tmp_path / "graded"
+    r = cli("grade", folder, "--out", out, "--jobs", "2", "--seed", "7", "--loss", "mean", "--points", "W=2")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("2 graded: 0 passed, 0 wrong, 2 not judged\n") and "Traceback" not in r.output
+    assert all(len(line) <= 80 for line in r.output.splitlines() if not line.startswith("wrote "))  # a path is long
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [(x["name"], x["verdict"], x["score"], x["max_score"]) for x in rows] == [
+        ("broken.py", "not judged", "0", "24"),
+        ("gina", "not judged", "0", "24"),
+    ]
+    assert "SyntaxError" in rows[0]["note"] or "line 1" in rows[0]["note"], rows[0]
+    assert rows[1]["note"] == "the folder gina holds no .py or .ipynb file"
+    feedback = (out / "broken.py" / "feedback.md").read_text()
+    assert f"check {folder / 'broken.py'} --loss mean --seed 7`" in feedback
+    assert "Checked with `--loss mean --seed 7`." in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_gradescope_pair_writes_results_json(tmp_path):
+    """run_autograder, its /autograder moved to tmp_path and its char-rnn this checkout's cli.py."""
+    root = tmp_path / "autograder"
+    for sub in ("submission", "results", "venv/bin"):
+        (root / sub).mkdir(parents=True)
+    program = root / "venv" / "bin" / "char-rnn"
+    program.write_text(f'#!/bin/sh\nexec {sys.executable} {ROOT / "cli.py"} "$@"\n')
+    program.chmod(0o755)
+    script = tmp_path / "run_autograder"
+    script.write_text((ROOT / "docs" / "gradescope" / "run_autograder").read_text().replace("/autograder", str(root)))
+    results = root / "results" / "results.json"
+    r = subprocess.run(["bash", script], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and json.loads(results.read_text())["score"] == 0, r.stderr
+    (root / "submission" / "notes.md").write_text("see rnn.py")
+    (root / "submission" / "rnn.py").write_text(grade_class.mutant([(grade_class.TANH, "da = dh")]))
+    r = subprocess.run(["bash", script], capture_output=True, text=True, timeout=600)
+    out = json.loads(results.read_text())
+    assert r.returncode == 0 and len(out["tests"]) == 21 and 0 < out["score"] < 21, r.stderr
+    assert "no tanh'" in out["output"] and "seed 1" in out["output"]
+
+
 def test_a_former_gradebook_is_kept_unless_force(tmp_path):
     out = tmp_path / "graded"
     out.mkdir()

@@ -208,6 +208,8 @@ class Progress:
 
     def __exit__(self, *exc):
         self.live.__exit__(*exc)
+        if not self.console.is_terminal:
+            self.console.line()  # rich ends the last line itself only on a terminal
 
     def __call__(self, name: str, report: Report) -> None:
         self.done += 1
