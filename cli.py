@@ -16,8 +16,10 @@ try:
 
     import backends
     import cli_options as co
-    from common.check import credit, engine, file, grade, gradescope, regimes, student
-    from common.check import train as check_train
+    from common.check import check_file, credit, file, grade, gradescope, regimes, student
+    from common.check import progress as check_progress
+    from common.check import report as report_text
+    from common.check.file import train_file as check_train_file
     from common.contract import Layout
     from common.errors import BadInput
     from common.rng import stream
@@ -158,6 +160,7 @@ def gradcheck_cmd(
 
 
 Inputs, Reduction = co.choices("Inputs", student.INPUTS), co.choices("Reduction", student.LOSSES)
+Vectors, Convention = co.choices("Vectors", student.VECTORS), co.choices("Convention", student.CONVENTIONS)
 
 
 CHECKED = ("layout_in", "loss", "vectors", "convention", "definitions_only", "timeout", "memory", "data")
@@ -170,7 +173,8 @@ def check_cmd(
     target: Annotated[
         str,
         typer.Argument(
-            metavar="FILE[:NAME]", help="Your file, and your function (default loss_and_grads) or backend class in it."
+            metavar="FILE[:NAME]",
+            help="Your .py or .ipynb, and your function (default loss_and_grads) or backend class in it.",
         ),
     ],
     layout_in: Annotated[
@@ -180,6 +184,12 @@ def check_cmd(
     loss: Annotated[
         Reduction, typer.Option(help="Your loss over the tau steps: sum (classic) or mean (2025).")
     ] = Reduction("sum"),
+    vectors: Annotated[
+        Vectors, typer.Option(help="b, c, h0 and h_tau as (m, 1) columns (2d) or (m,) vectors (1d).")
+    ] = Vectors("2d"),
+    convention: Annotated[
+        Convention, typer.Option(help="cols: W @ h (the handout's); rows: h @ W, every parameter transposed.")
+    ] = Convention("cols"),
     data: co.DataOpt = None,
     hidden: Annotated[
         int, typer.Option(help="Hidden units m (small: centred differences cost two losses per weight).")
@@ -187,6 +197,17 @@ def check_cmd(
     seq_length: co.SeqOpt = 25,
     seed: co.SeedOpt = 1,
     train: Annotated[int, typer.Option(help="Then train N updates on your gradients beside ours (0: none).")] = 0,
+    definitions_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--definitions-only/--run-all",
+            help="Run only imports, defs and constants of your file (default for .ipynb), or all of it (.py).",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds a call of yours (or importing your file) may take.")] = 60.0,
+    memory: Annotated[float, typer.Option(help="GiB of memory your code may use.")] = 4.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     gradescope_out: Annotated[
         Path | None, typer.Option("--gradescope", help="Also write Gradescope's results.json here.")
     ] = None,
@@ -195,34 +216,33 @@ def check_cmd(
     """Check your own loss_and_grads (or backend class) against ours where bugs show, and name the bug."""
     inputs.natural("--seed", seed)
     inputs.natural("--train", train)
-    if gradescope_out is not None:  # the Report of check_file, printed and written for Gradescope
-        w, again = credit.weights(points), f"{co.program()} check {target} {co.as_given(ctx, CHECKED)}"
+    if not timeout > 0 or not memory > 0:
+        raise BadInput("--timeout and --memory must be positive")
+    inputs.checked(data, hidden, seq_length)  # our inputs refused here, before any code of theirs runs
+    w = credit.weights(points)
+    if gradescope_out is not None:
         inputs.output("--gradescope", gradescope_out)
-        options = grade.options(
-            layout_in.value,
-            loss.value,
-            "2d",
-            "cols",
-            None,
-            file.TIMEOUT,
-            file.MEMORY / 2**30,
-            data,
-            hidden,
-            seq_length,
-            seed,
-        )
-        report, seconds = grade.judge(grade.Submission(target, Path(target)), options)
-        gradescope.write(gradescope_out, report, w, seconds, seed, again)
-        typer.echo(str(report))
+    options = dict(inputs=layout_in.value, loss=loss.value, vectors=vectors.value, convention=convention.value)
+    options |= dict(hidden=hidden, seq_length=seq_length, seed=seed, data=data, timeout=timeout)
+    options |= dict(memory=int(memory * 2**30), definitions_only=definitions_only)
+    progress = check_progress.Progress(lambda text: typer.echo(text, nl=False, err=True))
+    report = check_file(target, **options, progress=None if as_json else progress)
+    progress.done()
+    if gradescope_out is not None:  # whatever the verdict: Gradescope reads the score from it
+        again = f"{co.program()} check {target} {co.as_given(ctx, CHECKED)}"
+        gradescope.write(gradescope_out, report, w, report.seconds, seed, again)
+    if as_json:
+        typer.echo(report.to_json())
         raise typer.Exit(report.exit_code)
-    corpus = inputs.checked(data, hidden, seq_length)
-    layout = Layout(corpus.K, hidden)
-    model = engine.model_of(target, layout, layout_in.value, loss.value)
-    p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
-    points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
-    ok = engine.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
-    trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
-    if not (ok and trained):
+    if report.verdict == "not judged":
+        if report.output:
+            typer.echo(report_text.captured(report.output))
+        raise BadInput(report.reason)
+    typer.echo(str(report))
+    trained = check_train_file(target, say=typer.echo, updates=train, **options) if train else None
+    if trained is not None and trained.verdict == "not judged":
+        raise BadInput(trained.reason)
+    if not report.passed or (trained is not None and not trained.passed):
         raise typer.Exit(1)
 
 
@@ -243,8 +263,12 @@ def grade_cmd(
     loss: Annotated[Reduction, typer.Option(help="The loss over the tau steps: sum (classic) or mean (2025).")] = (
         Reduction("sum")
     ),
-    vectors: co.VectorsOpt = co.Vectors("2d"),
-    convention: co.ConventionOpt = co.Convention("cols"),
+    vectors: Annotated[
+        Vectors, typer.Option(help="b, c, h0 and h_tau as (m, 1) columns (2d) or (m,) vectors (1d).")
+    ] = Vectors("2d"),
+    convention: Annotated[
+        Convention, typer.Option(help="cols: W @ h (the handout's); rows: h @ W, every parameter transposed.")
+    ] = Convention("cols"),
     definitions_only: co.DefinitionsOpt = None,
     timeout: co.TimeoutOpt = file.TIMEOUT,
     memory: co.MemoryOpt = file.MEMORY / 2**30,

@@ -132,11 +132,6 @@ OrderOpt = Annotated[str, typer.Option(help="Chunks of an epoch: sequential, or 
 BestByOpt = Annotated[str, typer.Option(help="The best model: lowest smooth loss, or lowest validation loss.")]
 
 # check's options that grade applies to a whole class (common/check/file.py: check_file)
-Vectors, Convention = choices("Vectors", ("2d", "1d")), choices("Convention", ("cols", "rows"))
-VectorsOpt = Annotated[Vectors, typer.Option(help="Biases and states as (m, 1) columns (2d) or (m,) vectors (1d).")]
-ConventionOpt = Annotated[
-    Convention, typer.Option(help="Column vectors (U x + W h) or the row-vector convention (x U + h W): rows.")
-]
 DefinitionsOpt = Annotated[
     bool | None,
     typer.Option(

@@ -82,7 +82,7 @@ class Report:
         for r in self.regimes:
             lines += ["", *regime_table(r)]
         if self.output:
-            lines += ["", "your code printed:", *("  " + line for line in self.output.splitlines())]
+            lines += ["", captured(self.output)]
         lines.append("")
         lines += [f"warning: {w}" for w in self.warnings]
         if self.verdict == "not judged":
@@ -121,6 +121,11 @@ class Report:
         return "\n".join(out)
 
 
+def captured(output: str) -> str:
+    """What their code printed, indented under a title."""
+    return "\n".join(["your code printed:", *("  " + line for line in output.splitlines())])
+
+
 def number(x: float | None) -> str:
     return "" if x is None else f"{x:.1e}"
 
@@ -132,7 +137,8 @@ def regime_table(r: RegimeResult) -> list[str]:
         mark = "  wrong" if n in r.wrong else ""
         lines.append(f"{'d' + n:<7}{number(r.rel_error.get(n)):>14}{number(r.own_rel_error.get(n)):>24}{mark}")
     mark = "  wrong" if "loss" in r.wrong else ""
-    lines.append(f"{'loss':<7}{number(r.loss_error):>14}{mark}")
+    values = "" if r.loss is None else f"   yours {r.loss:.12g}, ours {r.our_loss:.12g}"
+    lines.append(f"{'loss':<7}{number(r.loss_error):>14}{values}{mark}")
     if r.h_tau_error is not None:
         lines.append(f"{'h_tau':<7}{number(r.h_tau_error):>14}" + ("  wrong" if "h_tau" in r.wrong else ""))
     return lines

@@ -48,7 +48,7 @@ def measure(corpus: Corpus, m: int = M, tau: int = TAU) -> dict[str, list[check.
     seen = {}
     for bug in catalogue.BUGS:
         planted = Function(partial(catalogue.loss_and_grads, bug=bug.name), "planted.py:f", layout, "indices")
-        seen[bug.name] = [check.look(planted, r, 1.0, step=None) for r in points]
+        seen[bug.name] = [check.look(planted, r, 1.0) for r in points]
     return seen
 
 
@@ -81,7 +81,7 @@ def detail(seen: dict[str, list[check.Seen]]) -> str:
     rows = [GENERATED + "| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(NAMES) + 1)]
     for name, regimes_seen in seen.items():
         for i, s in enumerate(regimes_seen):
-            cells = [figure(s.ours[n].rel_error) for n in NAMES] + [figure(s.loss_error)]
+            cells = [figure(s.ours[n]) for n in NAMES] + [figure(s.loss_error)]
             rows.append(f"| {f'`{name}`' if i == 0 else ''} | {s.regime.name} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
