@@ -75,7 +75,11 @@ MUTANTS = {
     "asks.py": ([(RETURN, f"input('go on? ')\n    {RETURN}")], "not judged", ()),
     "syntax.py": ([("m = W.shape[0]", "m = W.shape[0")], "not judged", ()),
     "trains_at_import.py": ([(RETURN, f"{RETURN}\n\n\nwhile True:  # training, forever\n    pass")], "not judged", ()),
-    "closes_stdout.py": ([(RETURN, f"__import__('sys').stdout.close()\n    {RETURN}")], "not judged", ()),
+    "crashes.py": (
+        [(RETURN, f"__import__('ctypes').string_at(0)  # a segmentation fault\n    {RETURN}")],
+        "not judged",
+        (),
+    ),
 }
 # the rest: a student's folder importing its sibling module, a notebook, a folder holding nothing to check
 OTHERS = {
@@ -132,7 +136,7 @@ def write(folder: Path) -> Path:
     (erin / "rnn.py").write_text(
         mutant(
             [
-                ("e = np.exp(o - np.max(o))  # the shift keeps exp from overflowing\n", ""),
+                ("        e = np.exp(o - np.max(o))  # the shift keeps exp from overflowing\n", ""),
                 (SOFTMAX, "P[:, [t]] = softmax(o)"),
                 ("import numpy as np", "import numpy as np\nfrom helpers import softmax"),
             ]
