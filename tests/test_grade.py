@@ -265,6 +265,15 @@ def test_the_progress_line_fits_its_width(width):
 # ---- the class of 30 ----
 
 
+def test_the_docs_summary_is_of_this_class():
+    """docs/make/grade_summary.md (docs/make/grade_class.py) counts what CLASS says and names every bug of it."""
+    text = (ROOT / "docs" / "make" / "grade_summary.md").read_text()
+    n = Counter(verdict for verdict, _ in grade_class.CLASS.values())
+    assert f"30 submissions: **{n['passed']} passed**, **{n['wrong']} wrong**, **{n['not judged']} not judged**" in text
+    for bug in {b for _, named in grade_class.CLASS.values() for b in named}:
+        assert f"| {bug} | " in text, bug
+
+
 @pytest.mark.slow
 def test_a_class_of_30_gets_the_right_row_each(tmp_path):
     folder = grade_class.write(tmp_path / "class")
