@@ -239,7 +239,8 @@ def check_cmd(
             typer.echo(report_text.captured(report.output))
         raise BadInput(report.reason)
     typer.echo(str(report))
-    trained = check_train_file(target, say=typer.echo, updates=train, **options) if train else None
+    say = lambda text: typer.echo("\n".join(map(report_text.wrap, text.split("\n"))))  # noqa: E731
+    trained = check_train_file(target, say=say, updates=train, **options) if train else None
     if trained is not None and trained.verdict == "not judged":
         raise BadInput(trained.reason)
     if not report.passed or (trained is not None and not trained.passed):

@@ -144,13 +144,29 @@ def regime_table(r: RegimeResult) -> list[str]:
     return lines
 
 
+OPERATORS = ("-", "+", "=", "*", "/", "x")
+
+
+def units(line: str) -> list[str]:
+    """The words of line, each 'a - b' (an operator between two words) kept as one."""
+    words, out = line.split(" "), []
+    i = 0
+    while i < len(words):
+        unit = words[i]
+        while i + 2 < len(words) and words[i + 1] in OPERATORS and words[i + 2]:
+            unit, i = f"{unit} {words[i + 1]} {words[i + 2]}", i + 2
+        out.append(unit)
+        i += 1
+    return out
+
+
 def wrap(line: str, width: int = WIDTH) -> str:
     """A line broken at spaces to fit width, its continuation indented by two."""
     if len(line) <= width:
         return line
     indent = "  " if not line.startswith(" ") else " " * (len(line) - len(line.lstrip()) + 2)
     out, current = [], ""
-    for word in line.split(" "):
+    for word in units(line):
         if current and len(current) + 1 + len(word) > width:
             out.append(current)
             current = indent + word
