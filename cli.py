@@ -300,11 +300,14 @@ def grade_cmd(
         seq_length,
         seed,
     )
-    rows = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, CHECKED), co.program())
+    rows, total = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, CHECKED), co.program())
     n = Counter(g.report.verdict for g in rows)
     typer.echo(f"{len(rows)} graded: {n['passed']} passed, {n['wrong']} wrong, {n['not judged']} not judged")
     for path in (out / "gradebook.csv", out / "summary.md", out / "NAME" / "feedback.md"):
         typer.echo(f"wrote {path}")
+    if len(rows) < total:
+        typer.echo(f"interrupted: {total - len(rows)} of {total} not graded (summary.md says so)", err=True)
+        raise typer.Exit(130)
 
 
 @app.command("sample")

@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -120,6 +121,7 @@ def test_the_summary_counts_verdicts_and_bugs_and_names_the_slowest():
     slowest = text.split("## Slowest")[1]
     assert slowest.index("d.py") < slowest.index("b.py") < slowest.index("c.py")
     assert "Seed 1 is check's default" not in text and "Seed 1 is check's default" in gradebook.summary(rows, 1, "")
+    assert "Interrupted" not in text and "**Interrupted**: 3 more" in gradebook.summary(rows, 7, "", missing=3)
 
 
 def test_feedback_has_the_report_the_points_and_the_seed():
@@ -221,6 +223,31 @@ def test_grade_writes_every_file_and_exits_0_whatever_the_verdicts(tmp_path):
     feedback = (out / "broken.py" / "feedback.md").read_text()
     assert f"check {folder / 'broken.py'} --loss mean --seed 7`" in feedback
     assert "Checked with `--loss mean --seed 7`." in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_was_judged_and_ends_every_student_process(tmp_path):
+    folder, pids = tmp_path / "class", tmp_path / "pids"
+    folder.mkdir()
+    (folder / "a_syntax.py").write_text("def loss_and_grads(:\n")
+    hang = f"open({str(pids)!r}, 'a').write(f'{{__import__(\"os\").getpid()}}\\n')\n    while True:\n        pass"
+    for k in range(4):
+        (folder / f"hangs{k}.py").write_text(grade_class.mutant([(grade_class.RETURN, hang)]))
+    out = tmp_path / "graded"
+    args = [sys.executable, "cli.py", "grade", folder, "--out", out, "--timeout", "60", "--jobs", "2"]
+    p = subprocess.Popen(list(map(str, args)), cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(pids.read_text().split() if pids.exists() else []) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # until two hanging functions run (the syntax error is judged by then)
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "interrupted: 4 of 5 not graded" in err, err
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [r["name"] for r in rows] == ["a_syntax.py"]
+    assert "**Interrupted**: 4 more submissions were not graded" in (out / "summary.md").read_text()
+    time.sleep(1)
+    running = [pid for pid in pids.read_text().split() if Path(f"/proc/{pid}").exists()]
+    assert len(pids.read_text().split()) == 2 and running == []  # each student's process group was ended
 
 
 @pytest.mark.slow

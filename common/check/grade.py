@@ -9,6 +9,7 @@ is a "not judged" Report, and the batch goes on.
 
 import math
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from common.run import inputs as checks
 
 KINDS = (".py", ".ipynb")
 FUNCTION = "loss_and_grads"
+STOPPING = False  # in a worker: Ctrl-C came
 WRITTEN = ("gradebook.csv", "summary.md")  # what makes a folder a former grading
 
 
@@ -35,8 +37,9 @@ class Submission:
 
 def grade(
     paths: list[Path], out: Path, force: bool, jobs: int, w: dict, options: dict, given: str, program: str
-) -> list:
-    """Check every submission under paths, jobs at a time, and write out's files; the rows, in name order.
+) -> tuple[list, int]:
+    """Check every submission under paths, jobs at a time, and write out's files: (the rows, the submissions).
+    After Ctrl-C, the files hold the submissions judged by then, and the summary says how many were not.
 
     given: check's options as the teacher gave them; `program check FILE given` shows a student the same Report."""
     subs = submissions(paths)
@@ -50,8 +53,12 @@ def grade(
             rows.append(gradebook.Graded(sub.name, report, seconds, credit.score(report, w), credit.max_score(w)))
     files = {s.name: s.file or s.name for s in subs}
     seed = options["seed"]
-    gradebook.write(out, rows, w, seed, given, lambda g: f"{program} check {files[g.name]} {given}".strip())
-    return rows
+
+    def again(g: gradebook.Graded) -> str:
+        return f"{program} check {files[g.name]} {given}".strip()
+
+    gradebook.write(out, rows, w, seed, given, again, len(subs) - len(rows))
+    return rows, len(subs)
 
 
 def submissions(paths: list[Path]) -> list[Submission]:
@@ -150,8 +157,22 @@ def jobs_default() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def interruptible() -> None:
+    """A worker's start: Ctrl-C ends the check it runs (the engine ends its student's process group) and
+    every later one at once, so that the pool stops instead of judging the submissions queued to it."""
+
+    def stop(signum, frame):
+        global STOPPING
+        STOPPING = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+
+
 def judge(sub: Submission, options: dict) -> tuple[Report, float]:
-    """One submission's Report and the seconds it took; whatever happens, a Report."""
+    """One submission's Report and the seconds it took; whatever happens, a Report (until Ctrl-C)."""
+    if STOPPING:
+        raise KeyboardInterrupt
     t0 = time.perf_counter()
     if sub.file is None:
         report = Report("not judged", sub.name, options["seed"], reason=sub.reason)
@@ -164,11 +185,11 @@ def judge(sub: Submission, options: dict) -> tuple[Report, float]:
 
 
 def run(subs: list[Submission], options: dict, jobs: int, done: Callable) -> dict[str, tuple[Report, float]]:
-    """Every submission judged, jobs at a time; done(name, report) after each. Ctrl-C: those judged so far."""
+    """Every submission judged, jobs at a time; done(name, report) after each. After Ctrl-C: those judged."""
     results = {}
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("forkserver"))
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("forkserver"), initializer=interruptible)
+    futures = {pool.submit(judge, s, options): s for s in subs}
     try:
-        futures = {pool.submit(judge, s, options): s for s in subs}
         for future in as_completed(futures):
             sub = futures[future]
             try:
@@ -179,6 +200,8 @@ def run(subs: list[Submission], options: dict, jobs: int, done: Callable) -> dic
                     0.0,
                 )
             done(sub.name, results[sub.name][0])
+    except KeyboardInterrupt:  # the workers had it too: each ended its student's process group
+        pass
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results

@@ -103,7 +103,7 @@ def feedback(g: Graded, w: dict[str, float], seed: int, again: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(rows: list[Graded], seed: int, options: str) -> str:
+def summary(rows: list[Graded], seed: int, options: str, missing: int = 0) -> str:
     """summary.md: how many passed, were wrong, were not judged; each bug and who has it; the slowest."""
     count = Counter(g.report.verdict for g in rows)
     top = rows[0].max_score if rows else 0
@@ -121,6 +121,8 @@ def summary(rows: list[Graded], seed: int, options: str) -> str:
             else ""
         ),
     ]
+    if missing:
+        lines += ["", f"**Interrupted**: {missing} more submissions were not graded; grade again with --force."]
     bugs = Counter(b for g in rows for b in g.report.bugs)
     if bugs:
         lines += ["", "## Bugs", "", "| bug | submissions | who |", "|---|---:|---|"]
@@ -140,11 +142,11 @@ def summary(rows: list[Graded], seed: int, options: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(out: Path, rows: list[Graded], w: dict[str, float], seed: int, options: str, again) -> None:
+def write(out: Path, rows: list[Graded], w: dict[str, float], seed: int, options: str, again, missing: int) -> None:
     """Every file: a feedback.md per submission, then summary.md, then gradebook.csv (the last one written)."""
     for g in rows:
         folder = out / g.name
         folder.mkdir(parents=True, exist_ok=True)
         write_text(folder / "feedback.md", feedback(g, w, seed, again(g)))
-    write_text(out / "summary.md", summary(rows, seed, options))
+    write_text(out / "summary.md", summary(rows, seed, options, missing))
     write_text(out / "gradebook.csv", gradebook(rows))
