@@ -222,6 +222,8 @@ def check_cmd(
     w = credit.weights(points)
     if gradescope_out is not None:
         inputs.output("--gradescope", gradescope_out)
+    elif points:
+        raise BadInput("--points weighs the score of --gradescope: give --gradescope PATH too")
     options = dict(inputs=layout_in.value, loss=loss.value, vectors=vectors.value, convention=convention.value)
     options |= dict(hidden=hidden, seq_length=seq_length, seed=seed, data=data, timeout=timeout)
     options |= dict(memory=int(memory * 2**30), definitions_only=definitions_only)
@@ -303,8 +305,9 @@ def grade_cmd(
     rows, total = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, CHECKED), co.program())
     n = Counter(g.report.verdict for g in rows)
     typer.echo(f"{len(rows)} graded: {n['passed']} passed, {n['wrong']} wrong, {n['not judged']} not judged")
-    for path in (out / "gradebook.csv", out / "summary.md", out / "NAME" / "feedback.md"):
+    for path in (out / "gradebook.csv", out / "summary.md"):
         typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {out / 'NAME' / 'feedback.md'} for each submission NAME")
     if len(rows) < total:
         typer.echo(f"interrupted: {total - len(rows)} of {total} not graded (summary.md says so)", err=True)
         raise typer.Exit(130)

@@ -167,6 +167,7 @@ OPTIONS = [
     ("check", [TEMPLATE, "--gradescope", "{junk}"], "is a folder"),
     ("check", [TEMPLATE, "--gradescope", "{missing}/results.json"], "cannot write .* does not exist"),
     ("check", [TEMPLATE, "--gradescope", "{junk}/results.json", "--points", "Y=2"], "KEY=WEIGHT"),
+    ("check", [TEMPLATE, "--points", "W=2"], "give --gradescope PATH too"),
     ("grade", [TEMPLATE], "Missing option '--out'"),
     ("grade", [TEMPLATE, "--out", "{text}"], "is a file, not a folder"),
     ("grade", [EXAMPLES, "--out", os.path.join(EXAMPLES, "graded")], "is inside .* graded as submissions"),
