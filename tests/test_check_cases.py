@@ -335,3 +335,20 @@ def test_the_output_fits_80_columns(tmp_path, corpus_file, monkeypatch):
     write(tmp_path, "mine.py", changed(NO_H0))
     r = check("mine.py", corpus_file)
     assert r.exit_code == 1 and max(map(len, r.stdout.splitlines())) <= 80, r.stdout
+
+
+def test_check_function_stops_a_hang_and_forks_on_request(corpus_file):
+    def hangs(*args):
+        while True:
+            pass
+
+    report = check_function(hangs, data=corpus_file, timeout=1, **SIZES)
+    assert report.verdict == "not judged" and "hangs did not return within 1 s (--timeout)" in report.reason
+
+    def exits(*args):
+        import os
+
+        os._exit(0)
+
+    report = check_function(exits, data=corpus_file, isolate=True, **SIZES)
+    assert report.exit_code == 2 and "ended the process (exit status 0" in report.reason
