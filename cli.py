@@ -7,6 +7,7 @@ if sys.version_info < (3, 11):  # noqa: UP036  an older python3 on PATH gets one
 try:
     import datetime
     import json
+    from collections import Counter
     from dataclasses import fields
     from pathlib import Path
     from typing import Annotated
@@ -15,7 +16,7 @@ try:
 
     import backends
     import cli_options as co
-    from common.check import check_file, regimes, student
+    from common.check import check_file, credit, file, grade, gradescope, regimes, student
     from common.check import progress as check_progress
     from common.check import report as report_text
     from common.check.file import train_file as check_train_file
@@ -162,8 +163,13 @@ Inputs, Reduction = co.choices("Inputs", student.INPUTS), co.choices("Reduction"
 Vectors, Convention = co.choices("Vectors", student.VECTORS), co.choices("Convention", student.CONVENTIONS)
 
 
+CHECKED = ("layout_in", "loss", "vectors", "convention", "definitions_only", "timeout", "memory", "data")
+CHECKED += ("hidden", "seq_length", "seed")  # check's options that grade applies to all
+
+
 @app.command("check")
 def check_cmd(
+    ctx: typer.Context,
     target: Annotated[
         str,
         typer.Argument(
@@ -200,6 +206,10 @@ def check_cmd(
     timeout: Annotated[float, typer.Option(help="Seconds a call of yours (or importing your file) may take.")] = 60.0,
     memory: Annotated[float, typer.Option(help="GiB of memory your code may use.")] = 4.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    gradescope_out: Annotated[
+        Path | None, typer.Option("--gradescope", help="Also write Gradescope's results.json here.")
+    ] = None,
+    points: co.PointsOpt = None,
 ) -> None:
     """Check your own loss_and_grads (or backend class) against ours where bugs show, and name the bug."""
     inputs.natural("--seed", seed)
@@ -207,12 +217,20 @@ def check_cmd(
     if not timeout > 0 or not memory > 0:
         raise BadInput("--timeout and --memory must be positive")
     inputs.checked(data, hidden, seq_length)  # our inputs refused here, before any code of theirs runs
+    w = credit.weights(points)
+    if gradescope_out is not None:
+        inputs.output("--gradescope", gradescope_out)
+    elif points:
+        raise BadInput("--points weighs the score of --gradescope: give --gradescope PATH too")
     options = dict(inputs=layout_in.value, loss=loss.value, vectors=vectors.value, convention=convention.value)
     options |= dict(hidden=hidden, seq_length=seq_length, seed=seed, data=data, timeout=timeout)
     options |= dict(memory=int(memory * 2**30), definitions_only=definitions_only)
     progress = check_progress.Progress(lambda text: typer.echo(text, nl=False, err=True))
     report = check_file(target, **options, progress=None if as_json else progress)
     progress.done()
+    if gradescope_out is not None:  # whatever the verdict: Gradescope reads the score from it
+        again = f"{co.program()} check {target} {co.as_given(ctx, CHECKED)}"
+        gradescope.write(gradescope_out, report, w, report.seconds, seed, again)
     if as_json:
         typer.echo(report.to_json())
         raise typer.Exit(report.exit_code)
@@ -227,6 +245,70 @@ def check_cmd(
         raise BadInput(trained.reason)
     if not report.passed or (trained is not None and not trained.passed):
         raise typer.Exit(1)
+
+
+@app.command("grade")
+def grade_cmd(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...", help="Submissions: .py or .ipynb files, folders of them, folders of students' folders."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for gradebook.csv, summary.md and <name>/feedback.md.")],
+    layout_in: Annotated[
+        Inputs,
+        typer.Option("--inputs", help="X and Y as one-hot columns (K, tau), one-hot rows (tau, K) or indices (tau,)."),
+    ] = Inputs("onehot-cols"),
+    loss: Annotated[Reduction, typer.Option(help="The loss over the tau steps: sum (classic) or mean (2025).")] = (
+        Reduction("sum")
+    ),
+    vectors: Annotated[
+        Vectors, typer.Option(help="b, c, h0 and h_tau as (m, 1) columns (2d) or (m,) vectors (1d).")
+    ] = Vectors("2d"),
+    convention: Annotated[
+        Convention, typer.Option(help="cols: W @ h (the handout's); rows: h @ W, every parameter transposed.")
+    ] = Convention("cols"),
+    definitions_only: co.DefinitionsOpt = None,
+    timeout: co.TimeoutOpt = file.TIMEOUT,
+    memory: co.MemoryOpt = file.MEMORY / 2**30,
+    data: co.DataOpt = None,
+    hidden: Annotated[int, typer.Option(help="Hidden units m.")] = 5,
+    seq_length: co.SeqOpt = 25,
+    seed: Annotated[int, typer.Option(help="Seed of the regimes' weights: pick your own, unseen by the class.")] = 1,
+    jobs: Annotated[
+        int | None, typer.Option(help="Submissions checked at once. Default: the CPUs this may use.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Write over the gradebook --out holds.")] = False,
+    points: co.PointsOpt = None,
+) -> None:
+    """Check every submission of a class in parallel: gradebook.csv, a feedback.md each, summary.md."""
+    jobs = jobs if jobs is not None else grade.jobs_default()
+    inputs.positive("--jobs", jobs)
+    w = credit.weights(points)
+    options = grade.options(
+        layout_in.value,
+        loss.value,
+        vectors.value,
+        convention.value,
+        definitions_only,
+        timeout,
+        memory,
+        data,
+        hidden,
+        seq_length,
+        seed,
+    )
+    rows, total = grade.grade(paths, out, force, jobs, w, options, co.as_given(ctx, CHECKED), co.program())
+    n = Counter(g.report.verdict for g in rows)
+    typer.echo(f"{len(rows)} graded: {n['passed']} passed, {n['wrong']} wrong, {n['not judged']} not judged")
+    for path in (out / "gradebook.csv", out / "summary.md"):
+        typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {out / 'NAME' / 'feedback.md'} for each submission NAME")
+    if len(rows) < total:
+        typer.echo(f"interrupted: {total - len(rows)} of {total} not graded (summary.md says so)", err=True)
+        raise typer.Exit(130)
 
 
 @app.command("sample")

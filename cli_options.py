@@ -91,6 +91,18 @@ def given(ctx: typer.Context, names) -> dict:
     return {n: getattr(v, "value", v) for n, v in chosen.items()}
 
 
+def as_given(ctx: typer.Context, names) -> str:
+    """The options among names that the user gave, and --seed always, as they could type them again."""
+    words = []
+    for name, value in (given(ctx, [n for n in names if n in ctx.params]) | {"seed": ctx.params["seed"]}).items():
+        option = next(p for p in ctx.command.params if p.name == name)
+        if isinstance(value, bool):
+            words.append(option.opts[0] if value else option.secondary_opts[0])
+        else:
+            words += [option.opts[0], f"{value:g}" if isinstance(value, float) else str(value)]
+    return " ".join(words)
+
+
 # The options that differ between the handouts: each is None unless given, so --preset supplies it.
 PresetOpt = Annotated[str, typer.Option(help="Handout whose values are the defaults: classic or 2025.")]
 OptimizerOpt = Annotated[str | None, typer.Option(help="adagrad or adam. Default: the preset's.")]
@@ -118,3 +130,19 @@ ValidationOpt = Annotated[
 ValidateEveryOpt = Annotated[int, typer.Option(help="Updates between two validation losses.")]
 OrderOpt = Annotated[str, typer.Option(help="Chunks of an epoch: sequential, or shuffled (h = 0 at each chunk).")]
 BestByOpt = Annotated[str, typer.Option(help="The best model: lowest smooth loss, or lowest validation loss.")]
+
+# check's options that grade applies to a whole class (common/check/file.py: check_file)
+DefinitionsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--definitions-only/--run-all",
+        help="Run only imports, definitions and constants of the file, or all of it. Default: definitions-only "
+        "for .ipynb, run-all for .py.",
+    ),
+]
+TimeoutOpt = Annotated[float, typer.Option(help="Seconds one call of the function may take before it is a hang.")]
+MemoryOpt = Annotated[float, typer.Option(help="GiB of memory the checked code may use.")]
+PointsOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Weights of the credit, KEY=W (U W V b c loss h_tau, or a regime); comma-separated or repeated."),
+]

@@ -21,6 +21,7 @@ from tests.conftest import cli, make_text
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
 TEMPLATE = os.path.join(ROOT, "docs", "examples", "rnn.py")  # a correct student file, for `check`
+EXAMPLES = os.path.dirname(TEMPLATE)  # a class of one, for `grade`
 TIMEOUT = 30  # seconds; every refusal here takes well under one
 
 # --data: (what is there, a fragment of the one line that refuses it)
@@ -44,6 +45,7 @@ TEXT_COMMANDS = {  # the commands that read a text, and their arguments before -
     "bench": ["bench", "--updates", "1", "--rounds", "1", "--dtype", "float64", "--hidden", "8"],
     "neurons": ["neurons", "{run}"],
     "check": ["check", TEMPLATE],
+    "grade": ["grade", TEMPLATE, "--out", "{fresh}"],
 }
 TOO_SHORT = ("too short for one chunk", "needs at least 26")  # the commands that cut it into chunks
 
@@ -162,6 +164,29 @@ OPTIONS = [
     ("check", [TEMPLATE, "--vectors", "3d"], "'3d' is not one of"),
     ("check", [TEMPLATE, "--convention", "diagonal"], "'diagonal' is not one of"),
     ("check", ["{missing}/mine.ipynb"], "does not exist"),
+    ("check", [TEMPLATE, "--gradescope", "{junk}"], "is a folder"),
+    ("check", [TEMPLATE, "--gradescope", "{missing}/results.json"], "cannot write .* does not exist"),
+    ("check", [TEMPLATE, "--gradescope", "{junk}/results.json", "--points", "Y=2"], "KEY=WEIGHT"),
+    ("check", [TEMPLATE, "--points", "W=2"], "give --gradescope PATH too"),
+    ("grade", [TEMPLATE], "Missing option '--out'"),
+    ("grade", [TEMPLATE, "--out", "{text}"], "is a file, not a folder"),
+    ("grade", [EXAMPLES, "--out", os.path.join(EXAMPLES, "graded")], "is inside .* graded as submissions"),
+    ("grade", ["{missing}/class", "--out", "{fresh}"], "does not exist"),
+    ("grade", ["{junk}", "--out", "{fresh}"], "nothing to grade"),
+    ("grade", ["{text}", "--out", "{fresh}"], "is not a .py or .ipynb file"),
+    ("grade", [TEMPLATE, TEMPLATE, "--out", "{fresh}"], "two submissions are named rnn.py"),
+    *[("grade", [TEMPLATE, "--out", "{fresh}", "--jobs", v], "--jobs must be a positive integer") for v in ("0", "-2")],
+    *[
+        ("grade", [TEMPLATE, "--out", "{fresh}", f, v], f"{f} must be a positive number")
+        for f in ("--timeout", "--memory")
+        for v in ("0", "nan", "-1")
+    ],
+    ("grade", [TEMPLATE, "--out", "{fresh}", "--points", "X=1"], "KEY=WEIGHT"),
+    ("grade", [TEMPLATE, "--out", "{fresh}", "--points", "W=-1"], "W must be zero or a positive number"),
+    ("grade", [TEMPLATE, "--out", "{fresh}", "--points", "U=0,W=0,V=0,b=0,c=0,loss=0,h_tau=0"], "nothing to earn"),
+    ("grade", [TEMPLATE, "--out", "{fresh}", "--loss", "max"], "'max' is not one of"),
+    ("grade", [TEMPLATE, "--out", "{fresh}", "--convention", "diagonal"], "'diagonal' is not one of"),
+    ("grade", [TEMPLATE, "--out", "{fresh}", "--hidden", "0"], "--hidden must be a positive integer"),
 ]
 BACKENDS = [  # a backend that cannot run here (no GPU), or an option it does not take
     (["--backend", "cupy"], "backend cupy cannot run here"),
@@ -181,6 +206,7 @@ SEEDS = {
     "gradcheck": ["gradcheck"],
     "sample": ["sample", "{run}"],
     "check": ["check", TEMPLATE],
+    "grade": ["grade", TEMPLATE, "--out", "{fresh}"],
 }
 
 
@@ -346,7 +372,16 @@ def invoke(args: list[str]):
 
 def test_the_table_has_at_least_150_cases_across_every_command():
     commands = {c.split()[0] for c, *_ in CASES}
-    assert len(CASES) >= 150 and commands == {"train", "gradcheck", "sample", "neurons", "bench", "launches", "check"}
+    assert len(CASES) >= 150 and commands == {
+        "train",
+        "gradcheck",
+        "sample",
+        "neurons",
+        "bench",
+        "launches",
+        "check",
+        "grade",
+    }
 
 
 @pytest.mark.parametrize("command, what, args, message", CASES, ids=[f"{c}: {w}" for c, w, *_ in CASES])
