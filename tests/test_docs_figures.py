@@ -130,6 +130,18 @@ def test_a_page_figure_that_does_not_exist_stops_the_build():
     assert HOOKS.fill("$x_{t}$ and {{x}} stay as they are") == "$x_{t}$ and {{x}} stay as they are"
 
 
+def test_the_bad_input_count_is_counted_from_the_table():
+    from tests.test_inputs import CASES
+
+    source = (DOCS / "runs.md").read_text(encoding="utf-8")
+    assert "table of {{ inputs.total }} bad inputs" in source  # never a number typed by hand
+    page = shown("runs.md")
+    assert f"table of {len(CASES)} bad inputs" in page
+    for command in {c for c, *_ in CASES}:
+        n = sum(c == command for c, *_ in CASES)
+        assert f"`{command}` {n}" in page, command
+
+
 # ---- deterministic figures: made again and compared exactly ----
 
 
