@@ -167,7 +167,7 @@ def reset_table(data: dict) -> str:
         ("mean $\\lvert h_i \\rvert$ over units, characters and places", f"{r['mean_abs_h']:.2f}"),
         ("share of units with $\\lvert h_i \\rvert > 0.95$", f"{100 * r['saturated']:.0f}%"),
         (
-            "$\\lVert W \\rVert_2$, spectral radius of $W$ (one step's Jacobian at $h = 0$)",
+            "$\\lVert W \\rVert_2$, spectral radius of $W$",
             f"{r['W_norm']:.1f}, {r['W_radius']:.1f}",
         ),
         (

@@ -34,14 +34,20 @@ UPDATES, SEED, PLACES = 40_000, 1, 300
 PRIMES, WARM, STEPS = (0, 1, 3, 10, 30, 100), 250, 25  # characters of priming; of the warm-up; predicted
 
 
+def jacobian_at_zero(backend, theta, x: int) -> np.ndarray:
+    """dh_1/dh_0 at h_0 = 0 when the character x is read: diag(1 - h_1^2) W, h_1 = tanh(U x + b) (eq. 20, k = 1)."""
+    m, W = backend.layout.m, backend.layout.views(theta).W
+    h1 = backend.predict(theta, np.zeros((m, 1)), x)[0][:, 0]  # (m,)
+    return (1 - h1**2)[:, None] * W  # (m, m)
+
+
 def one_step(backend, theta, ids: np.ndarray, places=PLACES, seed=SEED) -> dict:
     """One step from h = 0 from the characters at random places: the Jacobian's norm, a perturbation's growth."""
     m, W = backend.layout.m, backend.layout.views(theta).W
     rng = np.random.default_rng(seed)
     norms, growth = [], []
     for x in ids[rng.integers(0, len(ids), size=places)]:
-        h1 = backend.predict(theta, np.zeros((m, 1)), int(x))[0][:, 0]  # (m,)  tanh(U x + b)
-        J = (1 - h1**2)[:, None] * W  # (m, m)  diag(1 - h_1^2) W
+        J = jacobian_at_zero(backend, theta, int(x))  # (m, m)
         v = rng.standard_normal(m)  # (m,)  a random direction
         norms.append(np.linalg.norm(J, 2))
         growth.append(np.linalg.norm(J @ v) / np.linalg.norm(v))
