@@ -70,6 +70,7 @@ FIGURES = {
         {"gradients_table.md": "table", "gradients_lost.md": "lost_table", "gradients_first.md": "first_table"},
     ),
     "gradcheck_error": (["gradcheck-error.md"], {"gradcheck_error_table.md": "table"}),
+    "zero_state": (["sampling.md", "training.md"], {"zero_state_table.md": "table"}),
 }
 
 
@@ -153,6 +154,15 @@ def test_the_unrolled_drawings_are_what_their_script_draws():
         assert drawn.count('marker-end="url(#red)"') == 2  # the two paths of eq. (8) into h_2
         for t in (1, 2, 3):
             assert drawn.count(f'dy="5">{t}</tspan>') >= 5  # x_t, h_t, o_t, p_t, L_t (and y_t)
+
+
+def test_the_cell_drawing_is_what_its_script_draws():
+    cell = script("cell")
+    drawn = cell.FILE.read_text()
+    assert cell.svg() == drawn, "run: python docs/make/cell.py"
+    for name in ("x", "h", "o", "p"):  # one box each, and the state before
+        assert f'<tspan font-style="italic">{name}</tspan>' in drawn, name
+    assert drawn.count('marker-end="url(#arrow)"') == 5  # U, W, V, softmax, and on to the next step
 
 
 def test_the_worked_example_is_what_the_numpy_backend_computes():
