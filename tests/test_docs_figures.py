@@ -62,7 +62,7 @@ FIGURES = {
     "neurons": (["neurons.md"], {"neurons_table.md": "table"}),
     "from_zero": (["training.md"], {"from_zero_table.md": "table"}),
     "sampling": (
-        ["sampling.md", "gradients.md"],
+        ["sampling.md", "gradients.md", "index.md"],
         {"sampling_samples.md": "snippet", "sampling_reset.md": "reset_table"},
     ),
     "gradients": (
@@ -154,6 +154,31 @@ def test_the_unrolled_drawings_are_what_their_script_draws():
         assert drawn.count('marker-end="url(#red)"') == 2  # the two paths of eq. (8) into h_2
         for t in (1, 2, 3):
             assert drawn.count(f'dy="5">{t}</tspan>') >= 5  # x_t, h_t, o_t, p_t, L_t (and y_t)
+
+
+def test_the_dozen_lines_of_the_start_page_are_the_model(corpus):
+    """The code index.md shows is eqs. (1)-(5): its loss and last state are the NumPy backend's."""
+    import numpy as np
+
+    from backends.numpy_backend import NumpyBackend
+    from common.contract import Layout
+
+    page = (DOCS / "index.md").read_text(encoding="utf-8")
+    code = re.search(r"## The whole model in a dozen lines.*?```python\n(.*?)```", page, re.S).group(1)
+    lines = [line for line in code.splitlines() if line.strip() and not line.strip().startswith('"""')]
+    assert len(lines) <= 14, len(lines)  # a dozen lines, give or take the import
+    shown_code = {}
+    exec(code, shown_code)
+    K, m, tau = corpus.K, 6, 25
+    layout = Layout(K, m)
+    theta = np.random.default_rng(1).standard_normal(layout.size) * 0.5  # far from linear
+    U, W, V, b, c = layout.views(theta)
+    h0 = np.random.default_rng(2).uniform(-0.9, 0.9, m)  # (m,)
+    xs, ys = corpus.ids[:tau], corpus.ids[1 : tau + 1]
+    total, h = shown_code["loss"](U, W, V, b[:, 0], c[:, 0], h0, xs, ys)
+    loss, cache = NumpyBackend(layout).forward(theta, xs.reshape(-1, 1), ys.reshape(-1, 1), h0.reshape(m, 1))
+    assert total == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(h, cache.H[-1][:, 0], atol=1e-12)
 
 
 def test_the_cell_drawing_is_what_its_script_draws():

@@ -212,6 +212,7 @@ def quotes(data: dict) -> dict:
     met = np.array(r["met"])
     close = np.flatnonzero(z - w <= 0.1)  # characters predicted within 0.1 bits of the warmed-up state
     greedy = next(text for T, _, text in data["samples"] if T == 0)
+    warm = next(text for T, top_p, text in data["samples"] if (T, top_p) == (0.8, 1.0))
     return {
         "updates": f"{data['updates']:,}",
         "chunks": f"{data['chunks']:,}",
@@ -223,6 +224,9 @@ def quotes(data: dict) -> dict:
         "saturated": f"{r['saturated']:.0%}",
         "W_norm": f"{r['W_norm']:.1f}",
         "greedy_loop": period(greedy).replace("\n", "\u21b5"),
+        "sample_08": shown(warm),  # what index.md shows a trained model write
+        "per_char": f"{data['smooth'] / 25:.2f}",
+        "perplexity": f"{math.exp(data['smooth'] / 25):.1f}",  # eq. (5a)
     }
 
 
