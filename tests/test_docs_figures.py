@@ -143,6 +143,20 @@ def test_the_bad_input_count_is_counted_from_the_table():
         assert f"`{command}` {n}" in page, command
 
 
+def test_every_wide_figure_has_a_phone_version():
+    """A PNG wider than two phone columns is the wide one of a pair: a phone is shown its panels instead."""
+    image = re.compile(r"!\[[^\]]*\]\(([^)\s]+\.png)\)(\{[^}]*\})?")
+    for page in sorted(DOCS.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for m in image.finditer(text):
+            width = HOOKS.png_width(page.parent / m.group(1))
+            if width > 2 * HOOKS.PHONE_COLUMN:
+                assert "wide" in (m.group(2) or ""), f"{page.name}: {m.group(1)} ({width} px) has no phone version"
+                phone = image.search(text, m.end())
+                assert phone and "phone" in (phone.group(2) or ""), f"{page.name}: no phone figure after {m.group(1)}"
+                assert HOOKS.png_width(page.parent / phone.group(1)) <= 2 * HOOKS.PHONE_COLUMN
+
+
 # ---- deterministic figures: made again and compared exactly ----
 
 
