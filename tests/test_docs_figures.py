@@ -157,6 +157,19 @@ def test_every_wide_figure_has_a_phone_version():
                 assert HOOKS.png_width(page.parent / phone.group(1)) <= 2 * HOOKS.PHONE_COLUMN
 
 
+def test_gradcheck_md_lists_each_bug_under_the_regimes_its_table_shows():
+    """The page's sentence on bugs that 'fail the other two' names only rows caught in both, the clipped one apart."""
+    rows = [r.split("|")[1:5] for r in (MAKE / "bugs_table.md").read_text().splitlines() if r.startswith("| `")]
+    caught = {r[0].strip().strip("`"): tuple("**" in cell for cell in r[1:]) for r in rows}
+    assert caught["clipped"] == (False, True, False)  # the realistic regime only
+    page = (DOCS / "gradcheck.md").read_text(encoding="utf-8")
+    both = page[page.index("fail the other two:**") : page.index("One bug only the realistic")]
+    assert "clipped" not in both
+    assert "gradient clipped" in page[page.index("One bug only the realistic") :].split("\n- ")[0]
+    for name in ("tanh' from a", "dW without h_0", "h0 ignored"):  # the three the sentence names
+        assert caught[name] == (False, True, True), name
+
+
 # ---- deterministic figures: made again and compared exactly ----
 
 
