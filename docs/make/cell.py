@@ -49,7 +49,7 @@ def svg() -> str:
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="black"/></marker></defs>',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        note("made by: python docs/make/cell.py", 10, 20, GREY, "start", 12),
+        note("made by: python docs/make/cell.py", 10, 20, GREY, "start", SMALL - 1),
     ]
     add = parts.append
     for name, sub in BOXES:
