@@ -37,7 +37,10 @@ PHONE_COLUMN = 358  # pixels: the content column of a 390-pixel phone
 
 def bad_inputs() -> dict:
     """The bad-input table of tests/test_inputs.py, counted: in all and per command (runs.md#bad-input)."""
-    from tests.test_inputs import CASES
+    try:
+        from tests.test_inputs import CASES
+    except ImportError as e:  # the table is a test module: it needs the dev extra (pytest)
+        raise PluginError(f"{{{{ inputs.* }}}} counts tests/test_inputs.py: it needs {e.name} (.[dev])") from e
 
     per = Counter(command for command, *_ in CASES)
     listed = ", ".join(f"`{command}` {n}" for command, n in sorted(per.items(), key=lambda item: (-item[1], item[0])))
