@@ -4,7 +4,8 @@ phone, and MathJax served from the site itself.
 - cli.md is generated at every build from `cli.app`, so it always matches `--help`.
 - `{{ name.key }}` in a page is the figure `key` of docs/make/name.json, written there by the script
   that measured it; `{{ name.made }}` says where and when (docs/make/provenance.py). An unknown
-  name or key stops the build.
+  name or key stops the build. `{{ inputs.key }}` is counted at the build from the bad-input table
+  itself (tests/test_inputs.py), so no count is typed by hand.
 - A PNG too wide to be shown at half its width on a phone, with no phone version of its own (the
   classes `wide` and `phone`), keeps half its width there and scrolls in its own box.
 - MathJax 3 comes from the PyPI package django-static-mathjax (installed with the docs extra)
@@ -17,6 +18,7 @@ import re
 import shutil
 import struct
 import sys
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +35,21 @@ PNG = re.compile(r'<img (?P<before>[^>]*)src="(?P<src>[^"]+\.png)"(?P<after>[^>]
 PHONE_COLUMN = 358  # pixels: the content column of a 390-pixel phone
 
 
+def bad_inputs() -> dict:
+    """The bad-input table of tests/test_inputs.py, counted: in all and per command (runs.md#bad-input)."""
+    try:
+        from tests.test_inputs import CASES
+    except ImportError as e:  # the table is a test module: it needs the dev extra (pytest)
+        raise PluginError(f"{{{{ inputs.* }}}} counts tests/test_inputs.py: it needs {e.name} (.[dev])") from e
+
+    per = Counter(command for command, *_ in CASES)
+    listed = ", ".join(f"`{command}` {n}" for command, n in sorted(per.items(), key=lambda item: (-item[1], item[0])))
+    return {"quote": {"total": f"{len(CASES)}", "commands": f"{len(per)}", "per_command": listed}}
+
+
+LIVE = {"inputs": bad_inputs}  # figures counted at every build rather than measured once
+
+
 def fill(markdown: str) -> str:
     """The page with every {{ name.key }} replaced by its generated figure."""
     loaded = {}
@@ -40,6 +57,8 @@ def fill(markdown: str) -> str:
     def figure(m: re.Match) -> str:
         name, key = m.groups()
         path = ROOT / "docs" / "make" / f"{name}.json"
+        if name in LIVE and name not in loaded:
+            loaded[name] = LIVE[name]()
         if name not in loaded:
             if not path.is_file():
                 raise PluginError(f"{m.group(0)}: no {path.relative_to(ROOT)}")

@@ -62,7 +62,7 @@ FIGURES = {
     "neurons": (["neurons.md"], {"neurons_table.md": "table"}),
     "from_zero": (["training.md"], {"from_zero_table.md": "table"}),
     "sampling": (
-        ["sampling.md", "gradients.md"],
+        ["sampling.md", "gradients.md", "index.md"],
         {"sampling_samples.md": "snippet", "sampling_reset.md": "reset_table"},
     ),
     "gradients": (
@@ -70,6 +70,7 @@ FIGURES = {
         {"gradients_table.md": "table", "gradients_lost.md": "lost_table", "gradients_first.md": "first_table"},
     ),
     "gradcheck_error": (["gradcheck-error.md"], {"gradcheck_error_table.md": "table"}),
+    "zero_state": (["sampling.md", "training.md"], {"zero_state_table.md": "table"}),
 }
 
 
@@ -130,6 +131,45 @@ def test_a_page_figure_that_does_not_exist_stops_the_build():
     assert HOOKS.fill("$x_{t}$ and {{x}} stay as they are") == "$x_{t}$ and {{x}} stay as they are"
 
 
+def test_the_bad_input_count_is_counted_from_the_table():
+    from tests.test_inputs import CASES
+
+    source = (DOCS / "runs.md").read_text(encoding="utf-8")
+    assert "table of {{ inputs.total }} bad inputs" in source  # never a number typed by hand
+    page = shown("runs.md")
+    assert f"table of {len(CASES)} bad inputs" in page
+    for command in {c for c, *_ in CASES}:
+        n = sum(c == command for c, *_ in CASES)
+        assert f"`{command}` {n}" in page, command
+
+
+def test_every_wide_figure_has_a_phone_version():
+    """A PNG wider than two phone columns is the wide one of a pair: a phone is shown its panels instead."""
+    image = re.compile(r"!\[[^\]]*\]\(([^)\s]+\.png)\)(\{[^}]*\})?")
+    for page in sorted(DOCS.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for m in image.finditer(text):
+            width = HOOKS.png_width(page.parent / m.group(1))
+            if width > 2 * HOOKS.PHONE_COLUMN:
+                assert "wide" in (m.group(2) or ""), f"{page.name}: {m.group(1)} ({width} px) has no phone version"
+                phone = image.search(text, m.end())
+                assert phone and "phone" in (phone.group(2) or ""), f"{page.name}: no phone figure after {m.group(1)}"
+                assert HOOKS.png_width(page.parent / phone.group(1)) <= 2 * HOOKS.PHONE_COLUMN
+
+
+def test_gradcheck_md_lists_each_bug_under_the_regimes_its_table_shows():
+    """The page's sentence on bugs that 'fail the other two' names only rows caught in both, the clipped one apart."""
+    rows = [r.split("|")[1:5] for r in (MAKE / "bugs_table.md").read_text().splitlines() if r.startswith("| `")]
+    caught = {r[0].strip().strip("`"): tuple("**" in cell for cell in r[1:]) for r in rows}
+    assert caught["clipped"] == (False, True, False)  # the realistic regime only
+    page = (DOCS / "gradcheck.md").read_text(encoding="utf-8")
+    both = page[page.index("fail the other two:**") : page.index("One bug only the realistic")]
+    assert "clipped" not in both
+    assert "gradient clipped" in page[page.index("One bug only the realistic") :].split("\n- ")[0]
+    for name in ("tanh' from a", "dW without h_0", "h0 ignored"):  # the three the sentence names
+        assert caught[name] == (False, True, True), name
+
+
 # ---- deterministic figures: made again and compared exactly ----
 
 
@@ -141,6 +181,40 @@ def test_the_unrolled_drawings_are_what_their_script_draws():
         assert drawn.count('marker-end="url(#red)"') == 2  # the two paths of eq. (8) into h_2
         for t in (1, 2, 3):
             assert drawn.count(f'dy="5">{t}</tspan>') >= 5  # x_t, h_t, o_t, p_t, L_t (and y_t)
+
+
+def test_the_dozen_lines_of_the_start_page_are_the_model(corpus):
+    """The code index.md shows is eqs. (1)-(5): its loss and last state are the NumPy backend's."""
+    import numpy as np
+
+    from backends.numpy_backend import NumpyBackend
+    from common.contract import Layout
+
+    page = (DOCS / "index.md").read_text(encoding="utf-8")
+    code = re.search(r"## The whole model in a dozen lines.*?```python\n(.*?)```", page, re.S).group(1)
+    lines = [line for line in code.splitlines() if line.strip() and not line.strip().startswith('"""')]
+    assert len(lines) <= 14, len(lines)  # a dozen lines, give or take the import
+    shown_code = {}
+    exec(code, shown_code)
+    K, m, tau = corpus.K, 6, 25
+    layout = Layout(K, m)
+    theta = np.random.default_rng(1).standard_normal(layout.size) * 0.5  # far from linear
+    U, W, V, b, c = layout.views(theta)
+    h0 = np.random.default_rng(2).uniform(-0.9, 0.9, m)  # (m,)
+    xs, ys = corpus.ids[:tau], corpus.ids[1 : tau + 1]
+    total, h = shown_code["loss"](U, W, V, b[:, 0], c[:, 0], h0, xs, ys)
+    loss, cache = NumpyBackend(layout).forward(theta, xs.reshape(-1, 1), ys.reshape(-1, 1), h0.reshape(m, 1))
+    assert total == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(h, cache.H[-1][:, 0], atol=1e-12)
+
+
+def test_the_cell_drawing_is_what_its_script_draws():
+    cell = script("cell")
+    drawn = cell.FILE.read_text()
+    assert cell.svg() == drawn, "run: python docs/make/cell.py"
+    for name in ("x", "h", "o", "p"):  # one box each, and the state before
+        assert f'<tspan font-style="italic">{name}</tspan>' in drawn, name
+    assert drawn.count('marker-end="url(#arrow)"') == 5  # U, W, V, softmax, and on to the next step
 
 
 def test_the_worked_example_is_what_the_numpy_backend_computes():

@@ -281,3 +281,43 @@ def test_a_repeating_sample_is_named_by_its_repeating_word():
     period = script("sampling").period
     assert period("the start " + "and " * 20) == "and"
     assert period("abcdefghijklmnopqrstuvwxyz0123456789" * 2, tail=60) == ""
+
+
+# ---- one step from h = 0, and priming (sampling.md#priming) ----
+
+
+def test_one_steps_jacobian_at_zero_is_that_of_the_state_reached(corpus):
+    zero = script("zero_state")
+    backend, state = script("sampling").trained(corpus, updates=150, m=12)
+    theta, x, eps = state.theta, int(corpus.ids[3]), 1e-6
+    J = zero.jacobian_at_zero(backend, theta, x)  # (m, m)
+    numerical = np.empty((12, 12))
+    for j in range(12):  # centred differences of one step, h_0 = 0 +- eps e_j
+        e = np.zeros((12, 1))
+        e[j] = eps
+        plus, minus = backend.predict(theta, e, x)[0], backend.predict(theta, -e, x)[0]
+        numerical[:, j] = (plus - minus)[:, 0] / (2 * eps)
+    np.testing.assert_allclose(J, numerical, atol=1e-8)
+    W = backend.layout.views(theta).W
+    assert not np.allclose(J, W)  # diag(1 - h_1^2) W, not W: h_1 = tanh(U x + b) is not zero
+    s = zero.one_step(backend, theta, corpus.ids, places=20)
+    low, median, high = s["jacobian_norm"]
+    assert low <= median <= high <= s["W_norm"] + 1e-12  # 0 < 1 - h^2 <= 1 can only shrink W
+    assert s["growth"][1] <= high and s["worst_over_norm"] <= 1 + 1e-12  # no direction beats the norm
+
+
+def test_priming_as_long_as_the_warm_up_is_the_warm_up(corpus):
+    zero = script("zero_state")
+    backend, state = script("sampling").trained(corpus, updates=150, m=12)
+    p = zero.priming(backend, state.theta, corpus.ids, primes=(0, 5, 20), warm=20, steps=10, places=8)
+    assert p["primes"] == [0, 5, 20] and len(p["extra_bits"]) == 3
+    assert p["extra_bits"][-1] == 0 and p["met"][-1] == 1  # the same characters read from h = 0: the same state
+    assert all(0 <= met <= 1 for met in p["met"])
+
+
+def test_the_committed_zero_state_figures_keep_their_bounds():
+    data = json.loads((MAKE / "zero_state.json").read_text())
+    s, p = data["step"], data["priming"]
+    assert s["jacobian_norm"][2] <= s["W_norm"]  # the Jacobian at h_1 is W shrunk row by row
+    assert 1 < s["growth"][1] < s["jacobian_norm"][1]  # the centre is unstable, but a typical direction is no worst one
+    assert p["extra_bits"][0] > 0.1 > max(p["extra_bits"][p["primes"].index(10) :])  # ten characters pull it back

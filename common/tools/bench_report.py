@@ -82,8 +82,9 @@ def ratios(results: list[Result]) -> list[str]:
     return lines
 
 
-def plot(results: list[Result], path, title: str) -> None:
-    """Grouped bars: each contender's median round, whiskers over the interquartile range of its rounds."""
+def plot(results: list[Result], path, title: str, phone: bool = False) -> None:
+    """Grouped bars: each contender's median round, whiskers over the interquartile range of its rounds;
+    with phone, narrow (700 pixels) with the legend below, for a phone's column."""
     import matplotlib
     import matplotlib.ticker
 
@@ -93,7 +94,8 @@ def plot(results: list[Result], path, title: str) -> None:
     by = groups(results)
     names = list(dict.fromkeys(r.name for r in results))
     width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(by) + 3), 4.5), layout="constrained")
+    size = (4.8, 3.4 + 0.25 * len(names)) if phone else (max(7, 1.8 * len(by) + 3), 4.5)
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
     for j, name in enumerate(names):
         xs, ys, lo, hi = [], [], [], []
         for i, group in enumerate(by.values()):
@@ -118,6 +120,9 @@ def plot(results: list[Result], path, title: str) -> None:
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.grid(axis="y", which="major", lw=0.4, alpha=0.5)
     ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.savefig(path, dpi=120)
+    if phone:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, ncol=2)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fig.savefig(path, dpi=146 if phone else 120, **({"metadata": {"Software": None}} if phone else {}))
     plt.close(fig)

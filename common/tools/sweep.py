@@ -128,9 +128,10 @@ def label(row: dict) -> str:
     return row["backend"] + (f"-{row['variant']}" if row["variant"] not in ("", "yardstick") else "")
 
 
-def plot(table: list[dict], option: str, path) -> None:
+def plot(table: list[dict], option: str, path, phone: bool = False) -> None:
     """ms per update and chars/s against the swept size, log axes; crossovers with NumPy marked. Made from
-    a sweep's rows alone, so that `python docs/make/bench_tables.py` redraws it from the CSV."""
+    a sweep's rows alone, so that `python docs/make/bench_tables.py` redraws it from the CSV; with phone,
+    each panel also alone (PATH-1.png, PATH-2.png, 700 pixels wide) for a phone's column."""
     import matplotlib
     import matplotlib.ticker
 
@@ -138,41 +139,20 @@ def plot(table: list[dict], option: str, path) -> None:
     import matplotlib.pyplot as plt
 
     field = SWEEPS[option][0]
-    fig, (ax_ms, ax_cps) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
     names = list(dict.fromkeys(label(r) for r in table))
     colours = {n: f"C{i}" for i, n in enumerate(names)}
-    for name, dtype in dict.fromkeys((label(r), r["dtype"]) for r in table):
-        pts = sorted((r[field], r) for r in table if label(r) == name and r["dtype"] == dtype)
-        xs = [x for x, _ in pts]
-        style = {"color": colours[name], "ls": "-" if dtype == "float64" else "--", "marker": "o", "ms": 4}
-        ms = [r["ms_per_update"] for _, r in pts]
-        err = [[m - r["ms_q1"] for m, (_, r) in zip(ms, pts)], [r["ms_q3"] - m for m, (_, r) in zip(ms, pts)]]
-        ax_ms.errorbar(xs, ms, yerr=err, capsize=2, label=f"{name} ({dtype})", **style)
-        ax_cps.plot(xs, [r["chars_per_s"] for _, r in pts], **style)
-    for dtype in dict.fromkeys(r["dtype"] for r in table):
-        pts = sorted({r[field]: r["products_ms"] for r in table if r["dtype"] == dtype}.items())
-        ax_ms.plot(
-            *zip(*pts),
-            color="k",
-            lw=0.8,
-            ls=":" if dtype == "float64" else "-.",
-            label=f"the products' flops at NumPy's GEMM rate ({dtype})",
-        )
-    for name, dtype, x in crossings(table, field):
-        for ax in (ax_ms, ax_cps):
-            ax.axvline(x, color=colours[name], lw=0.8, alpha=0.6)
-        ax_ms.annotate(
-            f"{name} = numpy\n({dtype}) at {x:.3g}",
-            (x, 0.02),
-            xycoords=("data", "axes fraction"),
-            fontsize=7,
-            color=colours[name],
-            rotation=90,
-            ha="right",
-            va="bottom",
-        )
+    lines = list(dict.fromkeys((label(r), r["dtype"]) for r in table))
+    crossed = crossings(table, field)
     symbol = {"m": "hidden size m", "B": "batch size B", "tau": "sequence length tau"}[field]
-    for ax, what in ((ax_ms, "ms per update, median round (bars: IQR)"), (ax_cps, "characters per second")):
+
+    def points(name, dtype):
+        pts = sorted((r[field], r) for r in table if label(r) == name and r["dtype"] == dtype)
+        style = {"color": colours[name], "ls": "-" if dtype == "float64" else "--", "marker": "o", "ms": 4}
+        return [x for x, _ in pts], [r for _, r in pts], style
+
+    def axes(ax, what):
+        for name, _, x in crossed:
+            ax.axvline(x, color=colours[name], lw=0.8, alpha=0.6)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -182,11 +162,58 @@ def plot(table: list[dict], option: str, path) -> None:
         ax.set_xticks(sorted({r[field] for r in table}), [str(v) for v in sorted({r[field] for r in table})])
         ax.minorticks_off()
         ax.grid(which="major", lw=0.4, alpha=0.5)
-    ax_ms.legend(fontsize=7, frameon=False)
+
+    def ms_panel(ax, fontsize=7):
+        for name, dtype in lines:
+            xs, rs, style = points(name, dtype)
+            ms = [r["ms_per_update"] for r in rs]
+            err = [[m - r["ms_q1"] for m, r in zip(ms, rs)], [r["ms_q3"] - m for m, r in zip(ms, rs)]]
+            ax.errorbar(xs, ms, yerr=err, capsize=2, label=f"{name} ({dtype})", **style)
+        for dtype in dict.fromkeys(r["dtype"] for r in table):
+            pts = sorted({r[field]: r["products_ms"] for r in table if r["dtype"] == dtype}.items())
+            ax.plot(
+                *zip(*pts),
+                color="k",
+                lw=0.8,
+                ls=":" if dtype == "float64" else "-.",
+                label=f"the products' flops at NumPy's GEMM rate ({dtype})",
+            )
+        for name, dtype, x in crossed:
+            ax.annotate(
+                f"{name} = numpy\n({dtype}) at {x:.3g}",
+                (x, 0.02),
+                xycoords=("data", "axes fraction"),
+                fontsize=fontsize,
+                color=colours[name],
+                rotation=90,
+                ha="right",
+                va="bottom",
+            )
+        axes(ax, "ms per update, median round (bars: IQR)")
+        ax.legend(fontsize=fontsize, frameon=False)
+
+    def cps_panel(ax):
+        for name, dtype in lines:
+            xs, rs, style = points(name, dtype)
+            ax.plot(xs, [r["chars_per_s"] for r in rs], **style)
+        axes(ax, "characters per second")
+
     held = ", ".join(f"{k}={table[0][k]}" for k in ("m", "B", "tau") if k != field)
+    fig, (ax_ms, ax_cps) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    ms_panel(ax_ms)
+    cps_panel(ax_cps)
     fig.suptitle(f"How cost grows with {field} ({held}); {table[0]['machine']}", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    if not phone:
+        return
+    path = Path(path)
+    for i, draw in enumerate((lambda ax: ms_panel(ax, fontsize=9), cps_panel), 1):
+        fig, ax = plt.subplots(figsize=(4.8, 4.4), layout="constrained")
+        draw(ax)
+        ax.set_title(f"{field} swept ({held})", fontsize=10)
+        fig.savefig(path.with_name(f"{path.stem}-{i}.png"), dpi=146, metadata={"Software": None})
+        plt.close(fig)
 
 
 def write(results: list[Result], option: str, out: Path, corpus: Corpus, libraries: dict[str, str], when: str):

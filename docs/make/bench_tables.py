@@ -5,8 +5,9 @@
 Reads the JSON that `bench --json` wrote (docs/data/bench_*.json) and the CSV of each sweep
 (docs/data/sweep-*.csv) and writes a Markdown table beside this script for each
 (docs/make/bench_*_table.md, docs/make/scaling_*_table.md), which the pages include, and redraws
-each sweep's plot from its CSV (docs/data/sweep-*.png). Every ratio is the median of per-round
-ratios, as `bench` prints it; nothing is typed by hand.
+each sweep's plot from its CSV (docs/data/sweep-*.png, with each panel alone for a phone), and
+draws the phone's version of the CPU benchmark's plot (docs/img/bench_cpu-phone.png). Every ratio
+is the median of per-round ratios, as `bench` prints it; nothing is typed by hand.
 """
 
 import json
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.tools import bench, sweep  # noqa: E402
-from common.tools.bench_report import REFERENCE, YARDSTICKS, groups  # noqa: E402
+from common.tools.bench_report import REFERENCE, YARDSTICKS, groups, plot  # noqa: E402
 
 DATA, OUT = ROOT / "docs" / "data", ROOT / "docs" / "make"
 
@@ -96,12 +97,17 @@ def main() -> None:
         target = OUT / f"{path.stem}_table.md"
         target.write_text(bench_table(json.loads(path.read_text())), encoding="utf-8")
         print(f"wrote {target}")
+    cpu = DATA / "bench_cpu.json"
+    if cpu.exists():  # the phone's version of performance.md's plot (the wide one is bench --plot's)
+        phone = ROOT / "docs" / "img" / "bench_cpu-phone.png"
+        plot(results(json.loads(cpu.read_text())), phone, "ms per update on the CPU", phone=True)
+        print(f"drew {phone}")
     for option in sweep.SWEEPS:
         path = DATA / f"sweep-{option}.csv"
         if path.exists():
             target = OUT / f"scaling_{option}_table.md"
             target.write_text(scaling_table(sweep.read_csv(path), option), encoding="utf-8")
-            sweep.plot(sweep.read_csv(path), option, path.with_suffix(".png"))
+            sweep.plot(sweep.read_csv(path), option, path.with_suffix(".png"), phone=True)
             print(f"wrote {target} and redrew {path.with_suffix('.png')}")
 
 

@@ -61,7 +61,7 @@ def rounding_model(data: dict, dtype: str) -> np.ndarray:
 
 def table(data: dict) -> str:
     shown = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
-    rows = ["| $h$ | rel_error, float64 | rel_error, float32 |", "|---:|---:|---:|"]
+    rows = ["| $\\delta$ | rel_error, float64 | rel_error, float32 |", "|---:|---:|---:|"]
     for h in shown:
         i = data["steps"].index(h)
         rows.append(f"| {h:.0e} | {data['float64']['rel_error'][i]:.1e} | {data['float32']['rel_error'][i]:.1e} |")
@@ -113,11 +113,11 @@ def plot(data: dict, path: Path) -> None:
             ax.loglog(h, rounding_model(data, dtype), ":", color=f"C{j}", label=f"rounding model, {dtype}")
         rel64 = np.array(data["float64"]["rel_error"])
         top = int(np.argmax(h >= 1e-2))  # fit the O(h^2) line where truncation alone shows (h = 1e-2)
-        ax.loglog(h, rel64[top] * (h / h[top]) ** 2, "--", color="grey", label=r"truncation $\propto h^2$")
-        ax.axvline(DEFAULT, color="C3", lw=1, label="$h = 10^{-4}$ (the default)")
+        ax.loglog(h, rel64[top] * (h / h[top]) ** 2, "--", color="grey", label=r"truncation $\propto \delta^2$")
+        ax.axvline(DEFAULT, color="C3", lw=1, label=r"$\delta = 10^{-4}$ (the default)")
         ax.axhline(TOLERANCE, color="C3", lw=1, ls="-.", label="tolerance $10^{-6}$")
         ax.set_ylim(1e-12, 10)
-        ax.set_xlabel("step $h$ of the centred difference")
+        ax.set_xlabel(r"step $\delta$ of the centred difference")
         ax.set_ylabel("rel_error, eq. (15)")
         ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
 

@@ -167,7 +167,7 @@ def reset_table(data: dict) -> str:
         ("mean $\\lvert h_i \\rvert$ over units, characters and places", f"{r['mean_abs_h']:.2f}"),
         ("share of units with $\\lvert h_i \\rvert > 0.95$", f"{100 * r['saturated']:.0f}%"),
         (
-            "$\\lVert W \\rVert_2$, spectral radius of $W$ (one step's Jacobian at $h = 0$)",
+            "$\\lVert W \\rVert_2$, spectral radius of $W$",
             f"{r['W_norm']:.1f}, {r['W_radius']:.1f}",
         ),
         (
@@ -212,6 +212,7 @@ def quotes(data: dict) -> dict:
     met = np.array(r["met"])
     close = np.flatnonzero(z - w <= 0.1)  # characters predicted within 0.1 bits of the warmed-up state
     greedy = next(text for T, _, text in data["samples"] if T == 0)
+    warm = next(text for T, top_p, text in data["samples"] if (T, top_p) == (0.8, 1.0))
     return {
         "updates": f"{data['updates']:,}",
         "chunks": f"{data['chunks']:,}",
@@ -223,6 +224,9 @@ def quotes(data: dict) -> dict:
         "saturated": f"{r['saturated']:.0%}",
         "W_norm": f"{r['W_norm']:.1f}",
         "greedy_loop": period(greedy).replace("\n", "\u21b5"),
+        "sample_08": shown(warm),  # what index.md shows a trained model write
+        "per_char": f"{data['smooth'] / 25:.2f}",
+        "perplexity": f"{math.exp(data['smooth'] / 25):.1f}",  # eq. (5a)
     }
 
 
