@@ -311,13 +311,15 @@ def bench_cmd(
 @app.command("backends")
 def backends_cmd() -> None:
     """List the backends and whether each can run here (and if not, why)."""
+    from textwrap import fill
+
     for name in backends.names():
         reason = backends.why_not(name)
         if reason is None:
             device = backends.load(name, Layout(K=2, m=1), "float64").device
             typer.echo(f"{name:<7}available (default device: {device})")
-        else:
-            typer.echo(f"{name:<7}unavailable: {reason}")
+        else:  # a reason may be long (CUDA's own words): within 80 columns
+            typer.echo(fill(f"{name:<7}unavailable: {reason}", 80, subsequent_indent=" " * 7, break_on_hyphens=False))
 
 
 FeatureName = co.choices("FeatureName", neurons.FEATURES)

@@ -117,10 +117,16 @@ def get_device_properties(device: int) -> dict:
     return {"name": b"CPU stand-in for an H100", "sharedMemPerBlockOptin": kernels.OPTIN_SHARED}
 
 
-cuda = types.SimpleNamespace(
+cuda = types.SimpleNamespace(  # a driver, one device and NVRTC (g++): tests replace a part to take it away
     Device=Device,
     alloc_pinned_memory=alloc_pinned_memory,
     is_available=lambda: True,
-    runtime=types.SimpleNamespace(getDeviceProperties=get_device_properties),
+    nvrtc=types.SimpleNamespace(getVersion=lambda: (13, 0)),
+    runtime=types.SimpleNamespace(
+        getDeviceProperties=get_device_properties,
+        driverGetVersion=lambda: 13000,
+        runtimeGetVersion=lambda: 13000,
+        getDeviceCount=lambda: 1,
+    ),
 )
 errors = arrays.OverrunError, kernels.LaunchError
