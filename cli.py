@@ -356,6 +356,10 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
     for line in launches.table(hidden, seq_length, batch_size):
         typer.echo(line)
+    from common.tools import train_update  # the loop around the step: the best model's copies
+
+    for line in train_update.lines(batch_size):
+        typer.echo(line)
     typer.echo(launches.numpy_line(hidden, seq_length, batch_size))
 
 
