@@ -148,7 +148,7 @@ OLD = mutants.CASES["persistent"][:3]  # the cases before issue 28
 NEW = {  # the new mutant, the case that kills it, and how
     "update: clipped before the mean's 1/tau": (mutants.CASES["persistent"][3], "differs from NumPy"),
     "chains: partial sums added in pairs": (mutants.CASES["persistent"][4], "differs from NumPy"),
-    "chains: no barrier in a one-warp block": (mutants.CASES["persistent"][5], "RaceError"),
+    "chains: a one-warp block skips a barrier": (mutants.CASES["persistent"][5], "RaceError"),
 }
 
 

@@ -66,7 +66,7 @@ BUGS = {  # kernels -> (what, the text as written, the broken text)
             "for (int q = 0; q + 1 < Q; q += 2) sum += part[q * Bm + o] + part[(q + 1) * Bm + o];",
         ),
         (
-            "chains: no barrier in a one-warp block",  # warp-synchronous: wrong since Volta, without __syncwarp()
+            "chains: a one-warp block skips a barrier",  # warp-synchronous: wrong since Volta, without __syncwarp()
             "consecutive words\n        __syncthreads();",
             "consecutive words\n        if (T > 32) __syncthreads();",
         ),
