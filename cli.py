@@ -426,13 +426,15 @@ def bench_cmd(
 @app.command("backends")
 def backends_cmd() -> None:
     """List the backends and whether each can run here (and if not, why)."""
+    from textwrap import fill
+
     for name in backends.names():
         reason = backends.why_not(name)
         if reason is None:
             device = backends.load(name, Layout(K=2, m=1), "float64").device
             typer.echo(f"{name:<7}available (default device: {device})")
-        else:
-            typer.echo(f"{name:<7}unavailable: {reason}")
+        else:  # a reason may be long (CUDA's own words): within 80 columns
+            typer.echo(fill(f"{name:<7}unavailable: {reason}", 80, subsequent_indent=" " * 7, break_on_hyphens=False))
 
 
 FeatureName = co.choices("FeatureName", neurons.FEATURES)
@@ -468,6 +470,10 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     inputs.sizes(hidden, seq_length, batch_size)
     inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
     for line in launches.table(hidden, seq_length, batch_size):
+        typer.echo(line)
+    from common.tools import train_update  # the loop around the step: the best model's copies
+
+    for line in train_update.lines(batch_size):
         typer.echo(line)
     typer.echo(launches.numpy_line(hidden, seq_length, batch_size))
 

@@ -18,7 +18,7 @@ from common.errors import BadInput
 REGISTRY = {
     "numpy": ("backends.numpy_backend", "NumpyBackend", None, None),
     "torch": ("backends.torch_backend", "TorchBackend", "torch", "pip install -c constraints.txt '.[torch]'"),
-    "cupy": ("backends.cupy_backend", "CupyBackend", "cupy", "pip install '.[cuda13]', or '.[cuda12]' for CUDA 12"),
+    "cupy": ("backends.cupy_backend", "CupyBackend", "cupy", "pip install -c constraints.txt '.[gpu]' (CUDA 13)"),
 }
 
 # the options a backend's constructor may take (its class's OPTIONS), and their choices

@@ -35,6 +35,32 @@ SOURCE = Path(__file__).with_name("cupy_kernels.cu")
 CLIP = "if (clip > 0) g = fmin(fmax(g, -clip), clip);"  # eq. (11), g clipped in place; clip 0: none
 
 
+def no_gpu(runtime) -> str:
+    """Why CuPy sees no GPU, in CUDA's words: no driver at all, or the error of asking for the devices."""
+    driver = runtime.driverGetVersion()
+    if driver == 0:  # CUDA would say "driver version is insufficient" here too: the true reason first
+        return "no NVIDIA driver here"
+    try:
+        count = runtime.getDeviceCount()
+    except Exception as e:  # an old driver: cudaErrorInsufficientDriver; a broken one: its own error
+        return f"{e} (driver {version(driver)}, CuPy's CUDA {version(runtime.runtimeGetVersion())})"
+    return "CUDA finds no GPU here" if count == 0 else f"CUDA finds {count} GPU(s), but CuPy cannot use them"
+
+
+def no_nvrtc(cupy) -> str | None:
+    """None when CuPy finds NVRTC, which compiles every kernel it launches; else what to install."""
+    try:
+        cupy.cuda.nvrtc.getVersion()
+    except Exception as e:  # cupy-cuda13x without [ctk] on a machine without the CUDA toolkit
+        return f"no NVRTC to compile kernels ({type(e).__name__}): pip install -c constraints.txt '.[gpu]'"
+    return None
+
+
+def version(v: int) -> str:
+    """CUDA's version number as a person reads it: 13020 -> 13.2."""
+    return f"{v // 1000}.{v % 1000 // 10}"
+
+
 class FusedCache(NamedTuple):
     """What the fused backward needs from the fused forward."""
 
@@ -77,14 +103,19 @@ class CupyBackend(NumpyBackend):
         except Exception as e:  # a broken install raises more than ImportError
             return f"cupy cannot be imported ({type(e).__name__}: {e})"
         try:
-            if not cupy.cuda.is_available():
-                return "CuPy sees no usable CUDA GPU or driver here (cupy.cuda.is_available() is False)"
+            gpu = None if cupy.cuda.is_available() else no_gpu(cupy.cuda.runtime)
         except Exception as e:
-            return f"CuPy cannot reach a GPU ({type(e).__name__}: {e})"
-        return None
+            gpu = f"CuPy cannot reach a GPU ({type(e).__name__}: {e})"
+        reasons = [r for r in (gpu, no_nvrtc(cupy)) if r is not None]
+        return "; ".join(reasons) if reasons else None
 
     def to_host(self, a) -> np.ndarray:
         return self.xp.asnumpy(a)
+
+    def copy(self, a):
+        out = self.xp.empty_like(a)
+        self.xp.copyto(out, a)  # contiguous: one device-to-device memcpy in the stream, no kernel, no wait
+        return out
 
     def _ints(self, a):
         return self.xp.asarray(np.ascontiguousarray(a, dtype=np.int64))  # the kernels read long long

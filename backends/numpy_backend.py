@@ -45,6 +45,9 @@ class NumpyBackend:
     def to_host(self, a) -> np.ndarray:
         return np.array(a)
 
+    def copy(self, a):
+        return a.copy()
+
     def _ints(self, a: np.ndarray):
         """Host indices -> device indices."""
         return self.xp.asarray(a)

@@ -86,6 +86,9 @@ class TorchBackend:
     def to_host(self, a: torch.Tensor) -> np.ndarray:
         return a.detach().cpu().numpy().copy()
 
+    def copy(self, a: torch.Tensor) -> torch.Tensor:
+        return a.detach().clone()  # on a GPU one device-to-device copy, asynchronous
+
     def _ints(self, a) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.long, device=self.torch_device)
 

@@ -134,6 +134,10 @@ class Backend(Protocol):
         """A host copy of a device array."""
         ...
 
+    def copy(self, a: Array) -> Array:
+        """A copy of a device array on the same device: no transfer, no wait (the best model, docs: gpu.md)."""
+        ...
+
     def forward(self, theta: Array, x: np.ndarray, y: np.ndarray, h0: Array) -> tuple[float, Any]:
         """Eqs. (1)-(5): the loss of one chunk from h0 (m, B), and what backward needs (its H[-1] is h_tau)."""
         ...

@@ -36,6 +36,27 @@ def cupy_here(request):
     return request.getfixturevalue("standin_cupy")
 
 
+def shared_need(kernels_name: str, K: int, m: int, B: int, tau: int, dtype: str) -> int:
+    """Bytes of shared memory per block a case needs: the persistent kernel's whole update, or fused W in shared."""
+    from backends.cupy_persistent import shared_bytes
+
+    size = np.dtype(dtype).itemsize
+    return shared_bytes(m, K, tau, B, size) if kernels_name == "persistent" else (m * m + m) * size
+
+
+def skip_unless_it_fits(kernels_name: str, K: int, m: int, B: int, tau: int, dtype: str) -> None:
+    """Skip, with both figures, a case needing more shared memory per block than this GPU (or the stand-in) allows."""
+    import cupy  # the stand-in where it is installed
+
+    limit = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["sharedMemPerBlockOptin"]
+    need = shared_need(kernels_name, K, m, B, tau, dtype)
+    if need > limit:
+        pytest.skip(
+            f"{kernels_name} {dtype} m={m} K={K} B={B} tau={tau} needs {need:,} bytes of shared memory "
+            f"per block; this GPU allows {limit:,}"
+        )
+
+
 @needs_cupy
 def test_imports_and_says_why_it_cannot_run():
     import cupy
@@ -44,10 +65,10 @@ def test_imports_and_says_why_it_cannot_run():
 
     reason = backends.why_not("cupy")
     if cupy.cuda.is_available():
-        assert reason is None
-    else:
-        assert "no usable CUDA GPU" in reason and "is_available() is False" in reason
-        assert "cupy   unavailable: CuPy sees no usable CUDA GPU" in runner.invoke(app, ["backends"]).output
+        assert reason is None or reason.startswith("no NVRTC")
+    elif cupy.cuda.runtime.driverGetVersion() == 0:  # this project's machines: CUDA's own error would blame the driver
+        assert reason.startswith("no NVIDIA driver here")
+        assert "cupy   unavailable: no NVIDIA driver here" in runner.invoke(app, ["backends"]).output
     assert CupyBackend.why_not(kernels="turbo").startswith("--kernels must be one of")
 
 
@@ -64,7 +85,7 @@ def test_without_a_gpu_every_command_says_so_in_one_line(corpus_file, tmp_path):
     ):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.output, args
-        assert "backend cupy cannot run here: CuPy sees no usable CUDA GPU" in r.stderr
+        assert f"backend cupy cannot run here: {backends.why_not('cupy')}" in r.stderr
     assert not (tmp_path / "r").exists()
 
 
@@ -81,6 +102,7 @@ CASES = [
     pytest.param(42, 300, 2, 25, id="W-global-m300-B2"),
     pytest.param(80, 1100, 1, 4, id="per-step-m1100-K80"),
 ]
+W_SHARED = [p.values for p in CASES if p.id.startswith("W-shared")]  # where the device allows it
 
 
 @pytest.mark.parametrize("K, m, B, tau", CASES)
@@ -88,6 +110,8 @@ CASES = [
 @pytest.mark.parametrize("kernels_name", ["fused", "plain"])
 def test_one_update_equals_numpy(cupy_here, kernels_name, dtype, K, m, B, tau):
     """Loss, gradient, theta, AdaGrad's M and h_tau of one update, normwise against NumPy."""
+    if kernels_name == "fused" and (K, m, B, tau) in W_SHARED:
+        skip_unless_it_fits("fused", K, m, B, tau, dtype)
     diff = compare.differences(K, m, B, tau, dtype, kernels_name)
     print(kernels_name, dtype, K, m, B, tau, {k: f"{v:.1e}" for k, v in diff.items()})
     assert max(diff.values()) < TOLERANCE[dtype], diff

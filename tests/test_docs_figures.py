@@ -9,6 +9,7 @@ and tables of its generated file, and says where they were made. The measurement
 tested on a small text in tests/test_docs_scripts.py.
 """
 
+import functools
 import importlib.util
 import json
 import re
@@ -35,13 +36,19 @@ def script(name: str):
     return module(MAKE / f"{name}.py")
 
 
-HOOKS = module(DOCS / "hooks.py")
+@functools.cache
+def hooks():
+    """docs/hooks.py at first use: it needs mkdocs (the docs extra); `pytest -m gpu` collects without it."""
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install -c constraints.txt '.[docs]')")
+    return module(DOCS / "hooks.py")
+
+
 SNIPPET = re.compile(r'^[ \t]*--8<-- "([^":]+)"[ \t]*$', re.M)
 
 
 def shown(page: str) -> str:
     """A page as the site shows it: its generated figures filled in and its generated parts included."""
-    text = HOOKS.fill((DOCS / page).read_text(encoding="utf-8"))
+    text = hooks().fill((DOCS / page).read_text(encoding="utf-8"))
     return SNIPPET.sub(lambda m: (ROOT / m.group(1)).read_text(encoding="utf-8"), text)
 
 
@@ -120,15 +127,15 @@ def test_a_measured_figure_says_where_it_was_made(name):
     assert re.fullmatch(r"[0-9a-f]{64}", p["text"]["sha256"]), name  # the text it was made from
     assert "BLAS" in p["numpy"] or "blas" in p["numpy"], name  # the library that decides the digits
     home = FIGURES[name][0][0]
-    assert HOOKS.provenance.note(p) in shown(home), f"{home} does not say where {name}'s figures were made"
+    assert hooks().provenance.note(p) in shown(home), f"{home} does not say where {name}'s figures were made"
 
 
 def test_a_page_figure_that_does_not_exist_stops_the_build():
     with pytest.raises(Exception, match="has no figure 'nonsense'"):
-        HOOKS.fill("{{ adagrad.nonsense }}")
+        hooks().fill("{{ adagrad.nonsense }}")
     with pytest.raises(Exception, match="no docs/make/nothing.json"):
-        HOOKS.fill("{{ nothing.at_all }}")
-    assert HOOKS.fill("$x_{t}$ and {{x}} stay as they are") == "$x_{t}$ and {{x}} stay as they are"
+        hooks().fill("{{ nothing.at_all }}")
+    assert hooks().fill("$x_{t}$ and {{x}} stay as they are") == "$x_{t}$ and {{x}} stay as they are"
 
 
 def test_the_bad_input_count_is_counted_from_the_table():

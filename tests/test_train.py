@@ -74,9 +74,9 @@ def test_best_model_is_a_true_copy_of_the_best_parameters(corpus, make_backend):
     assert state.best_smooth == min(state.smooths)
     assert state.best_update == 1 + int(np.argmin(state.smooths))
     again = run(corpus, make_backend, updates=state.best_update, eta=0.5, sample_every=0)[2]
-    assert np.array_equal(state.best_theta, backend.to_host(again.theta))  # the parameters at that update
+    assert np.array_equal(backend.to_host(state.best_theta), backend.to_host(again.theta))  # the parameters then
     if state.best_update < state.update:
-        assert not np.array_equal(state.best_theta, backend.to_host(state.theta))
+        assert not np.array_equal(backend.to_host(state.best_theta), backend.to_host(state.theta))
 
 
 def test_hidden_state_resets_at_each_epoch(corpus, make_backend):

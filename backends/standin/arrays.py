@@ -14,7 +14,8 @@ and makes mistakes visible instead of hiding them:
   each reduction one reduction kernel, each matrix product one cuBLAS call, each copy one
   kernel, a gather or scatter with one index array one kernel and with k index arrays k + 2
   (a fill and k index kernels first, as cupy/_core/_routines_indexing.pyx does), each
-  host<->device copy a transfer, each value read on the host (float, int, bool) a sync.
+  host<->device copy a transfer, each device-to-device memcpy (cupy.copyto) a d2d, each value read
+  on the host (float, int, bool) a sync.
 """
 
 from collections import Counter
@@ -22,7 +23,8 @@ from collections import Counter
 import numpy as np
 
 GUARD = 4096  # bytes after every allocation: reads there give NaN, writes are caught
-KINDS = ("custom", "elementwise", "reduction", "cublas", "h2d", "h2d_bytes", "d2h", "d2h_bytes", "sync")
+KINDS = ("custom", "elementwise", "reduction", "cublas", "h2d", "h2d_bytes", "d2h", "d2h_bytes", "d2d", "d2d_bytes")
+KINDS += ("sync",)
 tally: Counter = Counter()
 
 

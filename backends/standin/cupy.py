@@ -41,6 +41,17 @@ def array(a, dtype=None):
     return device_copy(host, count=False)
 
 
+def copyto(dst, src) -> None:
+    """As CuPy 14 copies: one device-to-device memcpy when both are C-contiguous alike, else a copy kernel."""
+    if dst.flags.c_contiguous and src.flags.c_contiguous and dst.dtype == src.dtype and dst.shape == src.shape:
+        tally["d2d"] += 1  # cudaMemcpyAsync: a command in the stream, not a kernel, no wait
+        tally["d2d_bytes"] += src.nbytes
+    else:
+        tally["elementwise"] += 1
+    arrays.written(dst)
+    dst.view(np.ndarray)[...] = host_view(src)
+
+
 def ascontiguousarray(a, dtype=None):
     if not isinstance(a, DeviceArray):
         raise TypeError("cupy.ascontiguousarray of a host array: use cupy.asarray")
@@ -106,10 +117,16 @@ def get_device_properties(device: int) -> dict:
     return {"name": b"CPU stand-in for an H100", "sharedMemPerBlockOptin": kernels.OPTIN_SHARED}
 
 
-cuda = types.SimpleNamespace(
+cuda = types.SimpleNamespace(  # a driver, one device and NVRTC (g++): tests replace a part to take it away
     Device=Device,
     alloc_pinned_memory=alloc_pinned_memory,
     is_available=lambda: True,
-    runtime=types.SimpleNamespace(getDeviceProperties=get_device_properties),
+    nvrtc=types.SimpleNamespace(getVersion=lambda: (13, 0)),
+    runtime=types.SimpleNamespace(
+        getDeviceProperties=get_device_properties,
+        driverGetVersion=lambda: 13000,
+        runtimeGetVersion=lambda: 13000,
+        getDeviceCount=lambda: 1,
+    ),
 )
 errors = arrays.OverrunError, kernels.LaunchError

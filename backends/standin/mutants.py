@@ -54,6 +54,22 @@ BUGS = {  # kernels -> (what, the text as written, the broken text)
             "g += DA[col * m + i] * H[(col + B) * m + j]",
         ),
         ("update: the clip bound doubled", "g = fmin(fmax(g, -clip), clip)", "g = fmin(fmax(g, -2 * clip), 2 * clip)"),
+        # issue 28: three a kernel author makes, which the cases before MEAN_THAT_CLIPS let through
+        (
+            "update: clipped before the mean's 1/tau",
+            "g *= scale;  // 1 / tau for the mean loss\n        if (clip > 0) g = fmin(fmax(g, -clip), clip);",
+            "if (clip > 0) g = fmin(fmax(g, -clip), clip);\n        g *= scale;",
+        ),
+        (
+            "chains: partial sums added in pairs",  # the last one is lost when Q is odd
+            "for (int q = 0; q < Q; ++q) sum += part[q * Bm + o];",
+            "for (int q = 0; q + 1 < Q; q += 2) sum += part[q * Bm + o] + part[(q + 1) * Bm + o];",
+        ),
+        (
+            "chains: a one-warp block skips a barrier",  # warp-synchronous: wrong since Volta, without __syncwarp()
+            "consecutive words\n        __syncthreads();",
+            "consecutive words\n        if (T > 32) __syncthreads();",
+        ),
     ],
 }
 
@@ -73,6 +89,7 @@ class Case:
 
 
 ADAM_THAT_CLIPS = Optimizer("adam", 0.01, clip=0.5)  # the summed loss's gradients peak near 2: many are clipped
+MEAN_THAT_CLIPS = Optimizer("adagrad", 0.1, clip=0.05)  # the mean loss (1/8) with a clip that binds on it
 CASES = {
     "fused": [
         Case(80, 100, 2, 8),
@@ -80,7 +97,14 @@ CASES = {
         Case(80, 16, 2, 8, ADAM_THAT_CLIPS),
         Case(80, 16, 2, 8, logits=LARGE),
     ],
-    "persistent": [Case(80, 32, 2, 8), Case(42, 16, 3, 8, ADAM_THAT_CLIPS), Case(80, 16, 2, 8, logits=LARGE)],
+    "persistent": [
+        Case(80, 32, 2, 8),
+        Case(42, 16, 3, 8, ADAM_THAT_CLIPS),
+        Case(80, 16, 2, 8, logits=LARGE),
+        Case(42, 16, 2, 8, MEAN_THAT_CLIPS, scale=1 / 8),  # the mean loss with a clip that binds
+        Case(42, 20, 7, 8),  # Q = 7: an odd number of partial sums per row
+        Case(42, 4, 2, 8),  # Q * B * m = 32: one product in one warp, the block one warp
+    ],
 }
 
 

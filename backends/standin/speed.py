@@ -2,8 +2,14 @@
 
     microseconds = launches x LAUNCH + copies x COPY + syncs x SYNC + the dependent chain + memory traffic
 
-Every constant below says where it comes from; the ones no source here gives are marked as
-assumptions. The chain is the latency of the 2 tau dependent matrix-vector products inside the
+Every constant below says on which GPU it was measured; one whose source names no GPU, or
+names another than an H100, is marked as an assumption. CuPy's own Python overhead per call
+(argument checks, the kernel cache, the memory pool: host time before each launch) is not in
+the estimate: no measurement of it on a named GPU with CuPy 14 was found. It adds to every one
+of the plain variant's ~200 calls and the fused's ~21, once to the persistent's: their
+estimates are lower bounds, and the persistent's is the least affected.
+
+The chain is the latency of the 2 tau dependent matrix-vector products inside the
 recurrence kernels (with --kernels plain those are launches, already counted). The traffic is
 what one block moves alone: its global reads at one block's bandwidth (Little's law: one 8-byte
 load in flight per thread, each waiting an L2 latency) and, for the persistent kernel, the shared
@@ -22,7 +28,7 @@ from common.contract import Layout, Optimizer
 from common.weights import init_theta
 
 GPU_BENCHES = "te42kyfo/gpu-benches on GitHub (Ernst et al.)"
-KOKKOS = "kokkos/kokkos pull request 3151 (2020), raw CUDA launches of an empty kernel"
+KOKKOS = "kokkos/kokkos pull request 3151 (2020), which names no GPU"
 
 
 @dataclass(frozen=True)
@@ -33,16 +39,16 @@ class Constant:
 
 
 CONSTANTS = {
-    "LAUNCH": Constant(3.4, "us", f"{KOKKOS}: 3.36 to 3.54 us each, back to back"),
-    "SYNC": Constant(5.6, "us", f"{KOKKOS}: a launch with a fence after it 9.9 us, without 4.3 us"),
+    "LAUNCH": Constant(3.4, "us", f"assumption: {KOKKOS}: raw CUDA launches, 3.36 to 3.54 us each"),
+    "SYNC": Constant(5.6, "us", f"assumption: {KOKKOS}: Kokkos parallel_for, 9.9 us with a fence, 4.3 without"),
     "COPY": Constant(3.4, "us", "assumption: a small copy is one command in the stream, as a launch is"),
     "CLOCK": Constant(1.755, "GHz", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an H100 PCIe at 1755 MHz"),
-    "SHARED_LATENCY": Constant(34, "cycles", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an L1 hit, 34.2 cycles"),
-    "L2_LATENCY": Constant(265, "cycles", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an L2 hit, 265 cycles"),
-    "FMA_LATENCY": Constant(8, "cycles", f"{GPU_BENCHES}, README (cuda-incore): DFMA latency 8 cycles on a V100"),
+    "SHARED_LATENCY": Constant(34, "cycles", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an H100 L1 hit, 34.2 cycles"),
+    "L2_LATENCY": Constant(265, "cycles", f"{GPU_BENCHES}, gpu-latency/h100_pcie.txt: an H100 L2 hit, 265 cycles"),
+    "FMA_LATENCY": Constant(8, "cycles", f"assumption: {GPU_BENCHES}, README (cuda-incore): DFMA 8 cycles on a V100"),
     "MATH_LATENCY": Constant(112, "cycles", "assumption: tanh, exp or log as long as a DDIV, 112 cycles (V100, ibid.)"),
     "BARRIER": Constant(34, "cycles", "assumption: one __syncthreads() as long as one shared-memory round trip"),
-    "SHARED_BANDWIDTH": Constant(128, "bytes/cycle", f"{GPU_BENCHES}, README (gpu-cache): close to 128 B/cycle/SM"),
+    "SHARED_BANDWIDTH": Constant(128, "bytes/cycle", f"assumption: {GPU_BENCHES}, README (gpu-cache): 128 B/cycle/SM"),
 }
 C = {name: c.value for name, c in CONSTANTS.items()}
 FUSED_THREADS = 128  # threads of rnn_forward and rnn_backward at m = 100 (one per hidden unit, whole warps)

@@ -87,8 +87,8 @@ def save_checkpoint(path: Path, backend: Backend, state: State, meta: dict, chun
         "theta": backend.to_host(state.theta),
         "mem": backend.to_host(state.mem),
         "h": backend.to_host(state.h),  # (m, B) the hidden state carried into the next chunk
-        "best_theta": state.best_theta,
-        "best_h": state.best_h,  # (m, 1)
+        "best_theta": backend.to_host(state.best_theta),  # the best model's one copy to the host
+        "best_h": backend.to_host(state.best_h),  # (m, 1)
         "losses": np.array(state.losses, dtype=np.float64),
         "smooths": np.array(state.smooths, dtype=np.float64),
     }
@@ -159,10 +159,10 @@ def restore(backend: Backend, arrays: dict, meta: dict) -> State:
         h=backend.to_device(arrays["h"]),
         update=int(meta["update"]),
         smooth=float(meta["smooth"]),
-        best_theta=arrays["best_theta"].copy(),
+        best_theta=backend.to_device(arrays["best_theta"]),
         best_smooth=float(meta["best_smooth"]),
         best_update=int(meta["best_update"]),
-        best_h=arrays["best_h"].copy() if "best_h" in arrays else np.zeros((m, 1)),
+        best_h=backend.to_device(arrays["best_h"] if "best_h" in arrays else np.zeros((m, 1))),
         best_x_next=int(meta.get("best_x_next", 0)),
         best_validation=float(meta.get("best_validation") or math.inf),
         validations=[(int(u), float(v)) for u, v in meta.get("validations", [])],

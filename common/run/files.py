@@ -135,10 +135,11 @@ class Run:
         atomic.write_text(self.out / "samples.txt", samples_txt(state.samples))
         if self.cfg.validation:
             atomic.write_text(self.out / "validation.csv", validation_csv(state.validations))
-        if state.best_theta is not None:
-            best = self.backend.layout.unpack(state.best_theta)
+        if state.best_theta is not None:  # the best model comes to the host only here and in the checkpoint
+            best = self.backend.layout.unpack(self.backend.to_host(state.best_theta))
             meta = self.meta() | {"update": state.best_update, "smooth_loss": state.best_smooth}
-            checkpoint.save_model(self.out / "best.npz", best, meta, state.best_h, state.best_x_next)
+            best_h = self.backend.to_host(state.best_h)  # (m, 1)
+            checkpoint.save_model(self.out / "best.npz", best, meta, best_h, state.best_x_next)
         # a stopped run's theta is not finite: the last checkpoint stays; one already written stays too
         if state.update > 0 and status != "stopped" and state.update != self.saved_at:
             checkpoint.save_checkpoint(self.out / "checkpoint.npz", self.backend, state, self.meta(), self.chunks())

@@ -4,8 +4,6 @@ The 2025 handout: a sample before the first update. The bonus task of both: the 
 sampled at low, medium and high temperature and top-p, one short paragraph each.
 """
 
-import numpy as np
-
 from common.contract import Backend
 from common.data import Corpus, Streams
 from common.rng import stream
@@ -28,12 +26,11 @@ def first_sample(backend: Backend, corpus: Corpus, theta, h, streams: Streams, s
     return corpus.decode(sample(backend, theta, h[:, :1], [x0], n, stream(seed, "sample", 0)))
 
 
-def sampling_table(backend: Backend, corpus: Corpus, best_theta: np.ndarray, best_h, x_next: int, seed: int) -> str:
-    """Markdown: the best model at each setting, every paragraph from the same hidden state and uniforms."""
-    theta, rows = backend.to_device(best_theta), []
+def sampling_table(backend: Backend, corpus: Corpus, best_theta, best_h, x_next: int, seed: int) -> str:
+    """Markdown: the best model (on the device) at each setting, each from best_h (m, 1) with the same uniforms."""
+    rows = []
     for label, temperature, top_p in SETTINGS:
-        h = backend.to_device(best_h)  # (m, 1) where the best model was in the text
         rng = stream(seed, "sampling-table")  # the same uniforms for every row: only the setting differs
-        text = corpus.decode(sample(backend, theta, h, [x_next], TABLE_LENGTH, rng, temperature, top_p))
+        text = corpus.decode(sample(backend, best_theta, best_h, [x_next], TABLE_LENGTH, rng, temperature, top_p))
         rows.append(f"## {label}\n\n```text\n{text}\n```\n")
     return "# The best model at several sampling settings\n\n" + "\n".join(rows)

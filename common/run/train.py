@@ -3,7 +3,9 @@
 It walks the text in chunks of seq_length, carries h from chunk to chunk (reset at each epoch),
 takes one update per chunk through Backend.step, keeps the smooth loss (eq. 13) and the
 parameters with the lowest smooth loss (with the hidden state they reached), and shows a sample
-every sample_every updates. What starts, saves and ends a run is common/run/lifecycle.py.
+every sample_every updates. The best model stays on the device (Backend.copy: on a GPU no wait)
+and reaches the host only when a file is written (docs: gpu.md#a-training-update). What starts,
+saves and ends a run is common/run/lifecycle.py.
 """
 
 import math
@@ -61,10 +63,10 @@ class State:
     h: Array  # (m, B) hidden state carried to the next chunk
     update: int = 0  # updates done
     smooth: float = math.nan  # smooth loss after the last update
-    best_theta: np.ndarray | None = None  # host copy of the parameters with the lowest smooth loss
+    best_theta: Array | None = None  # device copy of the parameters with the lowest smooth loss
     best_smooth: float = math.inf
     best_update: int = 0
-    best_h: np.ndarray | None = None  # (m, 1) host copy of stream 0's h at the best update: sampling goes on from it
+    best_h: Array | None = None  # (m, 1) device copy of stream 0's h at the best update: sampling goes on from it
     best_x_next: int = 0  # the character that followed it in the text
     best_validation: float = math.inf  # with --best-by validation: the best model's validation loss per character
     validations: list[tuple[int, float]] = field(default_factory=list)  # (update, validation loss per character)
@@ -144,8 +146,8 @@ def updates(backend, corpus, cfg, state, reporter, save, stop) -> State:
         by_validation = cfg.best_by == "validation"
         if (at == state.update and val < state.best_validation) if by_validation else state.smooth < state.best_smooth:
             state.best_validation = val if by_validation else math.inf
-            state.best_theta = backend.to_host(state.theta)  # a true copy, not a view
-            state.best_h = backend.to_host(h)[:, :1].copy()  # (m, 1) where sampling from the best model starts
+            state.best_theta = backend.copy(state.theta)  # on the device: a copy, no transfer, no wait
+            state.best_h = backend.copy(h[:, :1])  # (m, 1) where sampling from the best model starts
             state.best_smooth, state.best_update, state.best_x_next = state.smooth, state.update, state.x_next
         state.seconds += time.perf_counter() - t0
 
@@ -171,7 +173,6 @@ def final_sample(backend: Backend, corpus: Corpus, cfg: Config, state: State) ->
     Not from h = 0: a trained W can carry h from 0 into an attractor the text never visits
     (docs: training.md#sampling-from-the-saved-hidden-state).
     """
-    theta = backend.to_device(state.best_theta)
-    h = backend.to_device(state.best_h)
     rng = stream(cfg.seed, "final-sample")
-    return corpus.decode(sample(backend, theta, h, [state.best_x_next], FINAL_SAMPLE_LENGTH, rng))
+    ids = sample(backend, state.best_theta, state.best_h, [state.best_x_next], FINAL_SAMPLE_LENGTH, rng)
+    return corpus.decode(ids)

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from backends import standin  # noqa: E402
 from backends.standin import compare, kernels, launches, mutants, resources, speed  # noqa: E402
 from common.contract import Optimizer  # noqa: E402
+from common.tools import train_update  # noqa: E402
 
 OUT = ROOT / "docs" / "make"
 COLUMNS = [  # (heading, thread orders, poisons) of the mutant table
@@ -35,6 +36,7 @@ def launches_table() -> str:
     lines = [
         "    $ python cli.py launches",
         *(f"    {line}" for line in launches.table()),
+        *(f"    {line}" for line in train_update.lines()),
         f"    {launches.numpy_line()}",
     ]
     return "\n".join(lines) + "\n"
