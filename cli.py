@@ -39,6 +39,7 @@ Sweep = co.choices("Sweep", sweep.SWEEPS)  # bench --sweep: the size whose grid 
 app = typer.Typer(
     cls=co.OneLineErrors,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     help="A character-level vanilla RNN (DD2424 Assignment 4, min-char-rnn) on NumPy, PyTorch or CuPy.",
 )
@@ -86,6 +87,8 @@ def train_cmd(
     """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
     options = co.backend_options(device, grad, kernels)
     settings = [f.name for f in fields(Config)]
+    if force and resume is None:
+        raise BadInput("--force goes with --resume (it lets a resumed run change its --eta); a new run needs none")
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
         cfg = Config(**(values | co.resolve(ctx.params)))
@@ -94,18 +97,18 @@ def train_cmd(
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
         name = backend if co.given(ctx, ["backend"]) else None
-        t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
+        try:
+            t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
+        except lifecycle.Finished as e:
+            typer.echo(str(e))
+            return
         typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
     state = t.state
-    with t:  # the folder's lock is held, and Ctrl-C stops between two updates, until the run is over
-        if state.update >= t.total:
-            total = f"{state.update:,} of {t.total:,}"
-            typer.echo(f"{resume} is already at update {total}; ask for more with --updates or --epochs")
-            return
-        with ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:
-            end = lifecycle.run(t, bar)
+    with t, ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:  # the lock held, Ctrl-C stops
+        end = lifecycle.run(t, bar)
     if end.outcome is lifecycle.Outcome.interrupted:
-        typer.echo(f"{end.message}. Resume with: {co.program()} train --resume {t.folder.out}", err=True)
+        then = "Finish it" if state.update >= t.total else "Resume"  # the final sample and table are still to write
+        typer.echo(f"{end.message}. {then} with: {co.program()} train --resume {t.folder.out}", err=True)
     elif end.outcome is not lifecycle.Outcome.completed:
         typer.echo(f"error: {end.message}", err=True)
     if end.code:

@@ -1,0 +1,152 @@
+"""The last corners (issue 25): every run finishable, every refusal harmless, stdout's failures said.
+
+Where a signal or a file descriptor is involved the command runs as a real process: a SIGHUP to
+a training process, Ctrl-C just after the last update, stdout on /dev/full or closed.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import cli, make_text
+
+ROOT = os.path.dirname(os.path.dirname(__file__))
+SMALL = ["--hidden", "8", "--seq-length", "10", "--sample-every", "0"]
+
+# train, with a Ctrl-C (a real SIGINT to itself) arriving after its last update, before its final sample
+LATE_CTRL_C = """
+import os, signal, sys
+from common.run import lifecycle
+train = lifecycle.train
+def late(*args):
+    state = train(*args)
+    os.kill(os.getpid(), signal.SIGINT)
+    return state
+lifecycle.train = late
+sys.argv[0] = "cli.py"
+import cli
+cli.app()
+"""
+
+
+def run(*args, stdout=subprocess.PIPE, cwd=ROOT) -> subprocess.CompletedProcess:
+    """cli.py as a real process."""
+    command = [sys.executable, os.path.join(ROOT, "cli.py"), *map(str, args)]
+    return subprocess.run(command, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def status(out) -> str:
+    return json.loads((out / "summary.json").read_text())["status"]
+
+
+@pytest.fixture
+def data(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(make_text(), encoding="utf-8")
+    return path
+
+
+def test_ctrl_c_after_the_last_update_is_finished_by_resume(tmp_path, data):
+    out = tmp_path / "run"
+    args = ["train", "--data", data, *SMALL, "--updates", "30", "--out", out]
+    r = subprocess.run(
+        [sys.executable, "-c", LATE_CTRL_C, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 130 and "Finish it with: " in r.stderr, r.stderr
+    assert status(out) == "interrupted" and not (out / "best_sample.txt").exists()
+    again = r.stderr.split("Finish it with: ")[1].split()[2:]  # the command it names, run as it says
+    r = run(*again)
+    assert r.returncode == 0 and "wrote" in r.stdout, r.stderr
+    assert status(out) == "completed" and (out / "best_sample.txt").exists() and (out / "sampling_table.md").exists()
+    settings = (out / "settings.json").read_bytes()
+    r = run("train", "--resume", out)  # complete: said, and nothing written
+    assert r.returncode == 0 and "already at update 30 of 30" in r.stdout
+    assert (out / "settings.json").read_bytes() == settings
+
+
+def test_sighup_stops_a_run_between_two_updates_as_sigterm_does(tmp_path, data):
+    out = tmp_path / "run"
+    args = ["train", "--data", data, *SMALL, "--updates", "10000000", "--checkpoint-every", "50", "--out", out]
+    p = subprocess.Popen(
+        [sys.executable, "cli.py", *map(str, args)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    end = time.time() + 60
+    while not (out / "checkpoint.npz").exists():
+        assert time.time() < end and p.poll() is None, "no checkpoint in 60 s"
+        time.sleep(0.05)
+    p.send_signal(signal.SIGHUP)
+    assert p.wait(timeout=60) == 128 + signal.SIGHUP
+    assert "interrupted at update" in p.stderr.read().decode() and status(out) == "interrupted"
+
+
+def test_a_refused_resume_writes_nothing(tmp_path, data):
+    out = tmp_path / "run"
+    assert run("train", "--data", data, *SMALL, "--updates", "20", "--out", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for args, message in (
+        (["--updates", "5"], "at update 20, past the 5 of --updates 5"),
+        (["--hidden", "9"], "--hidden 9 differs"),
+        (["--eta", "0.5"], "add --force"),
+    ):
+        r = run("train", "--resume", out, *args)
+        assert r.returncode == 2 and message in r.stderr, r.stderr
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the lock keeps its writer's id too
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for where, arg in ((mine, ""), (tmp_path, mine)):  # --resume '' is the current folder
+        r = run("train", "--resume", arg, cwd=where) if arg == "" else run("train", "--resume", arg)
+        assert r.returncode == 2 and "holds no run to resume" in r.stderr, r.stderr
+    assert list(mine.iterdir()) == []
+
+
+def test_force_without_resume_is_refused_and_h_is_help(tmp_path, data):
+    r = cli("train", "--data", data, "--force", "--out", tmp_path / "new")
+    assert r.exit_code == 2 and "--force goes with --resume" in r.stderr and not (tmp_path / "new").exists()
+    for args in (["-h"], ["train", "-h"], ["sample", "-h"]):
+        r = cli(*args)
+        assert r.exit_code == 0 and "Usage:" in r.output, r.output
+
+
+@pytest.mark.parametrize("where", ["/dev/full", "closed"])
+def test_sample_and_backends_say_that_stdout_lost_their_output(tmp_path, data, where):
+    out = tmp_path / "run"
+    assert run("train", "--data", data, *SMALL, "--updates", "20", "--out", out).returncode == 0
+    for args in (["sample", out], ["backends"]):
+        if where == "closed":  # >&-
+            r = subprocess.run(
+                f"{sys.executable} cli.py {' '.join(map(str, args))} >&-",
+                shell=True,
+                cwd=ROOT,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+            )
+        else:
+            with open(where, "w") as full:
+                r = run(*args, stdout=full)
+        errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+        assert r.returncode == 1 and len(errors) == 1 and "stdout" in errors[0], r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_train_to_a_full_stdout_saves_its_run_then_says_so(tmp_path, data):
+    out = tmp_path / "run"
+    with open("/dev/full", "w") as full:
+        r = run("train", "--data", data, *SMALL, "--updates", "20", "--out", out, stdout=full)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("error: the output was lost"), r.stderr
+    assert "Traceback" not in r.stderr and status(out) == "completed"
+
+
+def test_a_broken_pipe_is_one_line(tmp_path, data):
+    out = tmp_path / "run"
+    assert run("train", "--data", data, *SMALL, "--updates", "20", "--out", out).returncode == 0
+    r, w = os.pipe()
+    os.close(r)  # no reader: every write is EPIPE
+    with os.fdopen(w, "w") as pipe:
+        p = run("sample", out, "--length", "100", stdout=pipe)
+    assert p.returncode == 1 and "stdout is a broken pipe" in p.stderr and "Traceback" not in p.stderr, p.stderr
