@@ -275,9 +275,12 @@ def bench_cmd(
     rounds = rounds if rounds is not None else (sweep.ROUNDS if option else 40)
     inputs.positive("--updates", updates)
     inputs.positive("--rounds", rounds)
-    for flag, path in (("--plot", plot), ("--json", json_out)):
-        if path is not None:
-            inputs.output(flag, path)
+    if plot is not None:
+        inputs.output("--plot", plot, bench_report.formats())
+    if json_out is not None:
+        inputs.output("--json", json_out)
+    if out is not None:
+        inputs.output_folder("--out", out, "the sweep's folder")
     corpus = inputs.checked(data, grid["m"], grid["tau"], grid["B"])
     optimizers = checked_optimizers(optimizer)
     make = contenders(names, device, yardstick, corpus.K, optimizers)

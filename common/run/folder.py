@@ -17,6 +17,7 @@ from common.errors import BadInput
 from common.run import atomic
 
 LOCK = "lock"
+RUNS = "runs"  # where a run goes without --out: runs/<date>-<time>
 RESUMABLE = ("checkpoint.npz", "settings.json")  # either lets `train --resume` go on
 
 
@@ -30,7 +31,7 @@ def reserve(out: Path | None) -> tuple[Path, int]:
         if out.exists() and not out.is_dir():
             raise BadInput(f"{out} is a file, not a folder; choose another --out")
         return out, claim(out)
-    stem = Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stem = Path(RUNS) / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for k in range(1, 10_000):
         out = stem if k == 1 else stem.with_name(f"{stem.name}-{k}")
         if out.is_dir() or not out.exists():

@@ -73,6 +73,7 @@ class Ending:
 def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | None, say: Callable) -> Training:
     """A fresh run: every check first, then its folder is claimed (so a refusal leaves nothing behind)."""
     backends.ensure(name, **options)  # before any other work: one clear line if it cannot run
+    inputs.output_folder("--out", out or Path(run_folder.RUNS), "the run folder")
     corpus = inputs.checked(data, cfg.hidden, cfg.seq_length, cfg.batch_size, cfg.dtype)
     if data is None:
         say(

@@ -82,6 +82,14 @@ def ratios(results: list[Result]) -> list[str]:
     return lines
 
 
+def formats() -> tuple[str, ...]:
+    """The suffixes matplotlib can write a figure as (.png, .pdf, .svg, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    common = (".png", ".pdf", ".svg")  # first: the error line names them
+    return common + tuple(f".{s}" for s in FigureCanvasBase.get_supported_filetypes() if f".{s}" not in common)
+
+
 def plot(results: list[Result], path, title: str) -> None:
     """Grouped bars: each contender's median round, whiskers over the interquartile range of its rounds."""
     import matplotlib
