@@ -150,3 +150,40 @@ def test_a_broken_pipe_is_one_line(tmp_path, data):
     with os.fdopen(w, "w") as pipe:
         p = run("sample", out, "--length", "100", stdout=pipe)
     assert p.returncode == 1 and "stdout is a broken pipe" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+OWN = """
+from backends.numpy_backend import NumpyBackend
+
+
+class {name}(NumpyBackend):
+    def {method}(self, *args):
+        out = super().{method}(*args)
+        return {bad}
+"""
+WRONG = [  # (method, what it returns instead, the line that says so)
+    ("forward", "out[0]", "forward returned a float; expected two values"),
+    ("forward", "'x', out[1]", "forward returned the loss that is not an array of numbers"),
+    ("backward", "out[:-1]", "backward returned the gradient of shape"),
+    ("step", "out[0], out[1][:, :1].T", "step returned h_tau of shape"),
+    ("predict", "out[0], out[1][:3]", "predict returned the logits o of shape (3,)"),
+]
+
+
+@pytest.mark.parametrize("method, bad, message", WRONG, ids=[f"{m}: {b}" for m, b, _ in WRONG])
+def test_what_a_backend_class_returns_is_checked_in_every_command(tmp_path, data, method, bad, message):
+    mine = tmp_path / "mine.py"
+    mine.write_text(OWN.format(name="Mine", method=method, bad=bad))
+    out = tmp_path / "run"
+    assert cli("train", "--data", data, *SMALL, "--updates", "20", "--out", out).exit_code == 0
+    spec = f"{mine}:Mine"
+    command = {  # a command that calls the method
+        "forward": ["gradcheck", "--data", data],
+        "backward": ["gradcheck", "--data", data],
+        "step": ["train", "--data", data, *SMALL, "--updates", "5", "--out", tmp_path / "r2"],
+        "predict": ["sample", out],
+    }[method]
+    r = cli(*command, "--backend", spec)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.exit_code == 2 and last.startswith(f"error: {spec}.{method} returned") and message in last, r.output
+    assert "Traceback" not in r.output

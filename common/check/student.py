@@ -72,36 +72,18 @@ class Function(NumpyBackend):
     def read(self, out) -> tuple[float, dict, np.ndarray | None]:
         """loss, grads, h_tau as float64 host values, checked; one BadInput line for anything else."""
         if not isinstance(out, tuple | list) or len(out) not in (2, 3):
-            raise BadInput(f"{self.spec} returned {kind(out)}; expected loss, grads or loss, grads, h_tau")
-        loss = self.array(out[0], "the loss", ())
+            raise BadInput(f"{self.spec} returned {own.kind(out)}; expected loss, grads or loss, grads, h_tau")
+        loss = own.returned(self.spec, "the loss", out[0], ())
         grads = out[1]
         if not isinstance(grads, Mapping):
-            raise BadInput(f"{self.spec} returned grads as {kind(grads)}; expected a dict with keys U, W, V, b, c")
+            raise BadInput(f"{self.spec} returned grads as {own.kind(grads)}; expected a dict with keys U, W, V, b, c")
         missing = [n for n in NAMES if n not in grads]
         if missing:
             keys = ", ".join(map(str, grads)) or "none"
             raise BadInput(f"{self.spec} returned grads without {', '.join(missing)} (its keys: {keys})")
         raw = {n: grads[n] for n in NAMES} | ({"h_tau": out[2]} if len(out) == 3 else {})
         shapes = self.layout.shapes | {"h_tau": (self.layout.m, 1)}
-        arrays = {n: self.array(a, f"grads[{n!r}]" if n in NAMES else n, shapes[n]) for n, a in raw.items()}
+        arrays = {
+            n: own.returned(self.spec, f"grads[{n!r}]" if n in NAMES else n, a, shapes[n]) for n, a in raw.items()
+        }
         return float(loss), {n: arrays[n] for n in NAMES}, arrays.get("h_tau")
-
-    def array(self, value, what: str, shape: tuple) -> np.ndarray:
-        """value as a float64 array of this shape (a loss: one number), or one BadInput line."""
-        try:
-            a = np.asarray(value)
-            a = a.astype(np.float64)
-        except (TypeError, ValueError, RuntimeError) as e:
-            raise BadInput(f"{self.spec} returned {what} that is not an array of numbers ({e})") from None
-        if shape == () and a.size == 1:
-            return a.reshape(())
-        if a.shape != shape:
-            raise BadInput(f"{self.spec} returned {what} of shape {a.shape}; expected {shape}")
-        return a
-
-
-def kind(value) -> str:
-    """A short description of what came back, for an error line."""
-    if isinstance(value, tuple | list):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
