@@ -24,7 +24,7 @@ try:
     from common.run.config import Config
     from common.run.progress import ProgressBar, loss_text
     from common.sampling import check_settings, generate
-    from common.tools import bench, bench_report, gradcheck_report, neurons, neurons_html, sweep
+    from common.tools import bench, bench_report, duration, gradcheck_report, neurons, neurons_html, sweep
     from common.tools.contenders import checked_optimizers, contenders, libraries, optimizer_ratios
 except ModuleNotFoundError as e:  # python cli.py outside the project's environment
     sys.exit(
@@ -155,7 +155,8 @@ def gradcheck_cmd(
         points = regimes.regimes(layout, corpus, p, seq_length, batch_size, seed)
     else:
         points = [regimes.at_sigma(layout, corpus, p, seq_length, batch_size, seed, sigma)]
-    if not gradcheck_report.run(model, corpus, p, points, seq_length, step, as_json, typer.echo):
+    note = co.progress_note()
+    if not gradcheck_report.run(model, corpus, p, points, seq_length, step, as_json, typer.echo, note):
         raise typer.Exit(1)
 
 
@@ -286,6 +287,10 @@ def bench_cmd(
     make = contenders(names, device, yardstick, corpus.K, optimizers)
     libs = libraries(names)
     budget = sweep.ROUND_S if option else None
+    n = len(names) * len(optimizers) + 2 * yardstick  # contenders, about: a backend may have variants
+    seconds = duration.bench_seconds(corpus.K, grid, dtypes, n, updates, rounds, budget)
+    largest = {"--hidden": max(grid["m"]), "--seq-length": max(grid["tau"]), "--batch-size": max(grid["B"])}
+    duration.announce(seconds, largest, typer.echo)
     when = f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
     typer.echo(bench_report.header(corpus, updates, rounds, when, list(libs.values()), budget))
     results = bench.run(
@@ -358,6 +363,8 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
 
     inputs.sizes(hidden, seq_length, batch_size)
     inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
+    seconds = launches.UPDATES * duration.update_seconds(80, hidden, seq_length, batch_size)
+    duration.announce(seconds, {"--hidden": hidden, "--seq-length": seq_length, "--batch-size": batch_size}, typer.echo)
     for line in launches.table(hidden, seq_length, batch_size):
         typer.echo(line)
     typer.echo(launches.numpy_line(hidden, seq_length, batch_size))

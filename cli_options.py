@@ -89,6 +89,14 @@ def null_fd1() -> None:
         os.close(fd)
 
 
+def progress_note():
+    """A line of progress for a person watching stderr (a terminal); nothing where stderr is a file or a pipe,
+    which keeps a refusal's one line the only line there."""
+    if sys.stderr.isatty():
+        return lambda line: typer.echo(line, err=True)
+    return lambda line: None
+
+
 def choices(name: str, values) -> type[Enum]:
     return Enum(name, {v: v for v in values}, type=str)
 

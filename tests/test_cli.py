@@ -117,7 +117,7 @@ def test_bench_prints_side_by_side(corpus_file, tmp_path):
         tmp_path / "b.json",
     )
     assert r.exit_code == 0, r.output
-    assert "min-char-rnn" in r.output and "as fast as min-char-rnn" in r.output
+    assert "as fast as min-char-rnn" in r.output or "as long as min-char-rnn" in r.output
     rows = json.loads((tmp_path / "b.json").read_text())
     assert {row["name"] for row in rows} >= {"numpy", "min-char-rnn"} and (tmp_path / "b.png").stat().st_size > 0
 

@@ -187,3 +187,59 @@ def test_what_a_backend_class_returns_is_checked_in_every_command(tmp_path, data
     last = r.stderr.strip().splitlines()[-1]
     assert r.exit_code == 2 and last.startswith(f"error: {spec}.{method} returned") and message in last, r.output
     assert "Traceback" not in r.output
+
+
+TEMPLATE = os.path.join(ROOT, "docs", "examples", "rnn.py")  # a correct student file, for `check`
+COMMANDS = {  # every registered command, small; {data}, {run}, {tmp} filled in
+    "train": ["train", "--data", "{data}", *SMALL, "--updates", "30", "--out", "{tmp}/new"],
+    "gradcheck": ["gradcheck", "--data", "{data}"],
+    "check": ["check", TEMPLATE, "--data", "{data}"],
+    "sample": ["sample", "{run}", "--length", "20"],
+    "bench": ["bench", "--data", "{data}", "--backend", "numpy", "--updates", "2", "--rounds", "2", "--hidden", "8"],
+    "backends": ["backends"],
+    "neurons": ["neurons", "{run}", "--text", "the model learns", "--out", "{tmp}/n.html"],
+    "launches": ["launches", "--hidden", "8"],
+}
+OWNED = {"check": "owned by #23/#24", "grade": "owned by #23/#24"}  # the checker helpers' output
+
+
+def model_text(command: str, lines: list[str]) -> set[int]:
+    """The lines of lines that are text a model generated (exempt from 80 columns)."""
+    if command == "sample":
+        return set(range(len(lines)))
+    if command == "train":  # the final sample: between its heading and the closing line
+        start = next((i for i, line in enumerate(lines) if line.startswith("--- 1,000 characters")), len(lines))
+        end = next((i for i, line in enumerate(lines) if line.startswith("best smooth loss")), len(lines))
+        return set(range(start + 1, end))
+    return set()
+
+
+def registered() -> list[str]:
+    import cli
+
+    return [c.name or c.callback.__name__ for c in cli.app.registered_commands]
+
+
+def test_every_registered_command_has_a_row_here():
+    assert set(registered()) <= set(COMMANDS) | set(OWNED)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param(c, marks=pytest.mark.xfail(reason=OWNED[c], strict=False)) if c in OWNED else c for c in COMMANDS],
+)
+def test_every_command_fits_80_columns(tmp_path, data, command):
+    from typer.testing import CliRunner
+
+    import cli as cli_module
+
+    run_folder = tmp_path / "run"
+    assert cli("train", "--data", data, *SMALL, "--updates", "20", "--out", run_folder).exit_code == 0
+    args = [a.format(data=data, run=run_folder, tmp=tmp_path) for a in COMMANDS[command]]
+    r = CliRunner().invoke(cli_module.app, args, env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    for stream in (r.stdout, r.stderr):
+        lines = stream.splitlines()
+        exempt = model_text(command, lines) if stream is r.stdout else set()
+        wide = [line for i, line in enumerate(lines) if len(line) > 80 and i not in exempt]
+        assert not wide, "\n".join(wide)

@@ -31,6 +31,9 @@ COLUMNS = [  # (heading, tally kinds summed)
     ("syncs", ("sync",)),
 ]
 KERNELS = ("plain", "fused", "persistent")
+# the work of `launches` in NumPy updates: numpy_line's 8 rounds of 50, and the stand-in's 2 steps of each
+# kernels and dtype, each some 3 to 30 times a NumPy update's time (measured at m = 128 and 512)
+UPDATES = 8 * 50 + 2 * len(KERNELS) * 2 * 10
 
 
 def per_update(kernels_name: str, dtype: str, K: int = 80, m: int = 100, B: int = 1, tau: int = 25) -> Counter:

@@ -72,14 +72,20 @@ def ratios(results: list[Result]) -> list[str]:
                 parts.append(f"{ratio:.2f}x {REFERENCE}'s time [{q1:.2f}-{q3:.2f}]")
             for y in YARDSTICKS:
                 if y in by:
-                    ratio, q1, q3 = paired(by[y], r)
-                    parts.append(f"{ratio:.2f}x as fast as {y} [{q1:.2f}-{q3:.2f}]")
-            if parts:
-                lines.append(f"{name} ({dtype}, m={m}, B={B}, tau={tau}): {'; '.join(parts)}")
+                    parts.append(speed(*paired(by[y], r), y))
+            if parts:  # one per line: 80 columns
+                lines += [f"{name} ({dtype}, m={m}, B={B}, tau={tau}):", *(f"  {part}" for part in parts)]
     if lines:
         n = len(results[0].wall)
         lines.insert(0, f"paired ratios: the median over the {n} rounds of each round's ratio [interquartile range]")
     return lines
+
+
+def speed(ratio: float, q1: float, q3: float, other: str) -> str:
+    """A ratio of times (other's / this one's, with its interquartile range) as a person says it."""
+    if ratio >= 1:
+        return f"{ratio:.2f} times as fast as {other} [{q1:.2f}-{q3:.2f}]"
+    return f"takes {1 / ratio:.2f} times as long as {other} [{1 / q3:.2f}-{1 / q1:.2f}]"
 
 
 def formats() -> tuple[str, ...]:
