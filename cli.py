@@ -92,7 +92,7 @@ def train_cmd(
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
         cfg = Config(**(values | co.resolve(ctx.params)))
-        t = lifecycle.new(cfg, backend, options, data, out, say=typer.echo)
+        t = lifecycle.new(cfg, backend, options, data, out, say=lambda line: typer.echo(co.wrap(line)))
     else:
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
@@ -108,7 +108,7 @@ def train_cmd(
         end = lifecycle.run(t, bar)
     if end.outcome is lifecycle.Outcome.interrupted:
         then = "Finish it" if state.update >= t.total else "Resume"  # the final sample and table are still to write
-        typer.echo(f"{end.message}. {then} with: {co.program()} train --resume {t.folder.out}", err=True)
+        typer.echo(co.wrap(f"{end.message}. {then} with: {co.program()} train --resume {t.folder.out}"), err=True)
     elif end.outcome is not lifecycle.Outcome.completed:
         typer.echo(f"error: {end.message}", err=True)
     if end.code:
@@ -116,8 +116,10 @@ def train_cmd(
     typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{end.best_sample}")
     ms = 1e3 * state.seconds / state.update
     typer.echo(
-        f"best smooth loss {loss_text(state.best_smooth)} at update {state.best_update:,}; {state.update:,} updates "
-        f"in {state.seconds:.1f} s of training ({ms:.3f} ms/update); {end.message}"
+        co.wrap(
+            f"best smooth loss {loss_text(state.best_smooth)} at update {state.best_update:,}; {state.update:,} "
+            f"updates in {state.seconds:.1f} s of training ({ms:.3f} ms/update); {end.message}"
+        )
     )
 
 
@@ -233,7 +235,7 @@ def sample_cmd(
     rng = stream(seed, "cli-sample")
     text = generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p)
     h = "h = 0" if from_zero or model.h is None else "the hidden state saved with it"
-    typer.echo(f"read {checkpoint.describe(path, model, which.value)}, from {h}", err=True)
+    typer.echo(co.wrap(f"read {checkpoint.describe(path, model, which.value)}, from {h}"), err=True)
     typer.echo(text)
 
 
@@ -328,7 +330,7 @@ def backends_cmd() -> None:
             device = backends.load(name, Layout(K=2, m=1), "float64").device
             typer.echo(f"{name:<7}available (default device: {device})")
         else:
-            typer.echo(f"{name:<7}unavailable: {reason}")
+            typer.echo(co.wrap(f"{name:<7}unavailable: {reason}", " " * 7))
 
 
 FeatureName = co.choices("FeatureName", neurons.FEATURES)
@@ -351,7 +353,7 @@ def neurons_cmd(
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
     origin, lines = neurons_html.report(path, data, text, start, length, show, names, out, which.value)
-    typer.echo(f"read {origin}", err=True)
+    typer.echo(co.wrap(f"read {origin}"), err=True)
     for line in lines:
         typer.echo(line)
 
@@ -365,9 +367,9 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
     seconds = launches.UPDATES * duration.update_seconds(80, hidden, seq_length, batch_size)
     duration.announce(seconds, {"--hidden": hidden, "--seq-length": seq_length, "--batch-size": batch_size}, typer.echo)
-    for line in launches.table(hidden, seq_length, batch_size):
+    for line in launches.fit(launches.table(hidden, seq_length, batch_size), co.width()):
         typer.echo(line)
-    typer.echo(launches.numpy_line(hidden, seq_length, batch_size))
+    typer.echo(co.wrap(launches.numpy_line(hidden, seq_length, batch_size)))
 
 
 if __name__ == "__main__":

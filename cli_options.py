@@ -2,7 +2,9 @@
 options that differ between the two handouts (docs: cli.md, handouts.md). Typer lives here and in cli.py only."""
 
 import os
+import shutil
 import sys
+import textwrap
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -87,6 +89,16 @@ def null_fd1() -> None:
     if fd != 1:
         os.dup2(fd, 1)
         os.close(fd)
+
+
+def width() -> int:
+    """The terminal's columns (COLUMNS where set); 80 when the output is a file or a pipe."""
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def wrap(text: str, indent: str = "") -> str:
+    """Prose in lines of at most 80 columns, broken at spaces only: a path or a number is never cut."""
+    return textwrap.fill(text, 80, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
 
 
 def progress_note():

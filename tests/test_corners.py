@@ -238,8 +238,8 @@ def test_every_command_fits_80_columns(tmp_path, data, command):
     args = [a.format(data=data, run=run_folder, tmp=tmp_path) for a in COMMANDS[command]]
     r = CliRunner().invoke(cli_module.app, args, env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
-    for stream in (r.stdout, r.stderr):
-        lines = stream.splitlines()
-        exempt = model_text(command, lines) if stream is r.stdout else set()
+    for k, stream in enumerate((r.stdout, r.stderr)):
+        lines = stream.replace(str(tmp_path), "/tmp/x").splitlines()  # a path as short as a user's own
+        exempt = model_text(command, lines) if k == 0 else set()
         wide = [line for i, line in enumerate(lines) if len(line) > 80 and i not in exempt]
         assert not wide, "\n".join(wide)
