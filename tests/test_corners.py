@@ -243,3 +243,49 @@ def test_every_command_fits_80_columns(tmp_path, data, command):
         exempt = model_text(command, lines) if k == 0 else set()
         wide = [line for i, line in enumerate(lines) if len(line) > 80 and i not in exempt]
         assert not wide, "\n".join(wide)
+
+
+def test_the_estimate_refuses_past_ten_minutes_naming_the_size_to_lower(monkeypatch):
+    from common.errors import BadInput
+    from common.tools import duration
+
+    said = []
+    duration.announce(599.0, {"--hidden": 100, "--seq-length": 25, "--batch-size": 1}, said.append)
+    assert said == ["estimated time: at least 0:09:59 (the flops to do, at this machine's speed now)"]
+    with pytest.raises(BadInput, match=r"at least 0:20:00, past 10 minutes; lower --seq-length \(now 2,000\)"):
+        duration.announce(1200.0, {"--hidden": 1000, "--seq-length": 2000, "--batch-size": 1}, said.append)
+    monkeypatch.setattr(duration, "rate", lambda B, dtype="float64": 1e9)  # a machine of 1 Gflop/s
+    assert duration.update_seconds(80, 100, 1, 25) == pytest.approx(2 * (74 * 100**2 + 75 * 80 * 100) / 1e9)
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["launches", "--hidden", "4096", "--seq-length", "2000"], "--seq-length"),  # 1e14 flops: hours
+        (["bench", "--hidden", "4096", "--backend", "numpy"], "--hidden"),  # 40 rounds of 50 updates, 2 dtypes
+    ],
+)
+def test_launches_and_bench_say_the_estimate_first_and_refuse_long_work_at_once(args, option):
+    t0 = time.perf_counter()
+    r = cli(*args)
+    assert r.exit_code == 2 and r.stdout.startswith("estimated time: at least "), r.output
+    assert f"past 10 minutes; lower {option}" in r.stderr and time.perf_counter() - t0 < 120
+
+
+def test_gradcheck_says_what_it_checks_on_a_terminal_before_its_result(tmp_path, data):
+    import pty
+
+    leader, follower = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, "cli.py", "gradcheck", "--data", str(data), "--hidden", "3"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
+    os.close(follower)
+    first = os.read(leader, 200).decode()
+    assert first.startswith("checking handout (1 of 3)"), first
+    out, _ = p.communicate(timeout=300)
+    os.close(leader)
+    assert p.returncode == 0 and "PASSED" in out
