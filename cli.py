@@ -108,7 +108,7 @@ def train_cmd(
         end = lifecycle.run(t, bar)
     if end.outcome is lifecycle.Outcome.interrupted:
         then = "Finish it" if state.update >= t.total else "Resume"  # the final sample and table are still to write
-        typer.echo(co.wrap(f"{end.message}. {then} with: {co.program()} train --resume {t.folder.out}"), err=True)
+        typer.echo(f"{end.message}. {then} with: {co.program()} train --resume {t.folder.out}", err=True)  # one line
     elif end.outcome is not lifecycle.Outcome.completed:
         typer.echo(f"error: {end.message}", err=True)
     if end.code:
