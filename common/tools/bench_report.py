@@ -89,8 +89,7 @@ def busy(results: list[Result]) -> str | None:
     names = list(dict.fromkeys(r.name for r in results if r.cpu_ms < BUSY * r.ms_per_update))
     if not names:
         return None
-    said = f"cpu time under {BUSY}x wall time in the median round ({', '.join(names)}): other work had the cores"
-    return textwrap.fill(said, 80)
+    return f"cpu time under {BUSY}x wall time ({', '.join(names)}): other work had the cores"
 
 
 def groups(results: list[Result]) -> dict[tuple, dict[str, Result]]:
