@@ -27,7 +27,7 @@ try:
     from common.run.config import Config
     from common.run.progress import ProgressBar, loss_text
     from common.sampling import check_settings, generate
-    from common.tools import bench, bench_report, gradcheck_report, neurons, neurons_html, sweep
+    from common.tools import bench, bench_report, duration, gradcheck_report, neurons, neurons_html, sweep
     from common.tools.contenders import checked_optimizers, contenders, libraries, optimizer_ratios
 except ModuleNotFoundError as e:  # python cli.py outside the project's environment
     sys.exit(
@@ -42,6 +42,7 @@ Sweep = co.choices("Sweep", sweep.SWEEPS)  # bench --sweep: the size whose grid 
 app = typer.Typer(
     cls=co.OneLineErrors,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     help="A character-level vanilla RNN (DD2424 Assignment 4, min-char-rnn) on NumPy, PyTorch or CuPy.",
 )
@@ -89,26 +90,28 @@ def train_cmd(
     """Train the RNN and write a run folder (history, samples, checkpoint, best model, plot, summary)."""
     options = co.backend_options(device, grad, kernels)
     settings = [f.name for f in fields(Config)]
+    if force and resume is None:
+        raise BadInput("--force goes with --resume (it lets a resumed run change its --eta); a new run needs none")
     if resume is None:
         values = {name: getattr(ctx.params[name], "value", ctx.params[name]) for name in settings}
         cfg = Config(**(values | co.resolve(ctx.params)))
-        t = lifecycle.new(cfg, backend, options, data, out, say=typer.echo)
+        t = lifecycle.new(cfg, backend, options, data, out, say=lambda line: typer.echo(co.wrap(line)))
     else:
         if out is not None:
             raise BadInput("--out does not go with --resume: the run continues in its own folder")
         name = backend if co.given(ctx, ["backend"]) else None
-        t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
+        try:
+            t = lifecycle.resume(resume, co.given(ctx, settings), force, name, options, data)
+        except lifecycle.Finished as e:
+            typer.echo(str(e))
+            return
         typer.echo(f"resuming {resume} at update {t.state.update:,} on {t.model.name} ({t.model.device})")
     state = t.state
-    with t:  # the folder's lock is held, and Ctrl-C stops between two updates, until the run is over
-        if state.update >= t.total:
-            total = f"{state.update:,} of {t.total:,}"
-            typer.echo(f"{resume} is already at update {total}; ask for more with --updates or --epochs")
-            return
-        with ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:
-            end = lifecycle.run(t, bar)
+    with t, ProgressBar(state.update, t.total, t.cfg.per_char(1.0)) as bar:  # the lock held, Ctrl-C stops
+        end = lifecycle.run(t, bar)
     if end.outcome is lifecycle.Outcome.interrupted:
-        typer.echo(f"{end.message}. Resume with: {co.program()} train --resume {t.folder.out}", err=True)
+        then = "Finish it" if state.update >= t.total else "Resume"  # the final sample and table are still to write
+        typer.echo(f"{end.message}. {then} with: {co.program()} train --resume {t.folder.out}", err=True)  # one line
     elif end.outcome is not lifecycle.Outcome.completed:
         typer.echo(f"error: {end.message}", err=True)
     if end.code:
@@ -116,8 +119,10 @@ def train_cmd(
     typer.echo(f"--- 1,000 characters from the best model (update {state.best_update:,}) ---\n{end.best_sample}")
     ms = 1e3 * state.seconds / state.update
     typer.echo(
-        f"best smooth loss {loss_text(state.best_smooth)} at update {state.best_update:,}; {state.update:,} updates "
-        f"in {state.seconds:.1f} s of training ({ms:.3f} ms/update); {end.message}"
+        co.wrap(
+            f"best smooth loss {loss_text(state.best_smooth)} at update {state.best_update:,}; {state.update:,} "
+            f"updates in {state.seconds:.1f} s of training ({ms:.3f} ms/update); {end.message}"
+        )
     )
 
 
@@ -155,7 +160,8 @@ def gradcheck_cmd(
         points = regimes.regimes(layout, corpus, p, seq_length, batch_size, seed)
     else:
         points = [regimes.at_sigma(layout, corpus, p, seq_length, batch_size, seed, sigma)]
-    if not gradcheck_report.run(model, corpus, p, points, seq_length, step, as_json, typer.echo):
+    note = co.progress_note()
+    if not gradcheck_report.run(model, corpus, p, points, seq_length, step, as_json, typer.echo, note):
         raise typer.Exit(1)
 
 
@@ -344,7 +350,7 @@ def sample_cmd(
     rng = stream(seed, "cli-sample")
     text = generate(net, model, prime, from_zero, length, rng, temperature=temperature, top_p=top_p)
     h = "h = 0" if from_zero or model.h is None else "the hidden state saved with it"
-    typer.echo(f"read {checkpoint.describe(path, model, which.value)}, from {h}", err=True)
+    typer.echo(co.wrap(f"read {checkpoint.describe(path, model, which.value)}, from {h}"), err=True)
     typer.echo(text)
 
 
@@ -387,14 +393,21 @@ def bench_cmd(
     rounds = rounds if rounds is not None else (sweep.ROUNDS if option else 40)
     inputs.positive("--updates", updates)
     inputs.positive("--rounds", rounds)
-    for flag, path in (("--plot", plot), ("--json", json_out)):
-        if path is not None:
-            inputs.output(flag, path)
+    if plot is not None:
+        inputs.output("--plot", plot, bench_report.formats())
+    if json_out is not None:
+        inputs.output("--json", json_out)
+    if out is not None:
+        inputs.output_folder("--out", out, "the sweep's folder")
     corpus = inputs.checked(data, grid["m"], grid["tau"], grid["B"])
     optimizers = checked_optimizers(optimizer)
     make = contenders(names, device, yardstick, corpus.K, optimizers)
     libs = libraries(names)
     budget = sweep.ROUND_S if option else None
+    n = len(names) * len(optimizers) + 2 * yardstick  # contenders, about: a backend may have variants
+    seconds = duration.bench_seconds(corpus.K, grid, dtypes, n, updates, rounds, budget)
+    largest = {"--hidden": max(grid["m"]), "--seq-length": max(grid["tau"]), "--batch-size": max(grid["B"])}
+    duration.announce(seconds, largest, typer.echo)
     when = f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
     typer.echo(bench_report.header(corpus, updates, rounds, when, list(libs.values()), budget))
     results = bench.run(
@@ -426,7 +439,6 @@ def bench_cmd(
 @app.command("backends")
 def backends_cmd() -> None:
     """List the backends and whether each can run here (and if not, why)."""
-    from textwrap import fill
 
     for name in backends.names():
         reason = backends.why_not(name)
@@ -434,7 +446,7 @@ def backends_cmd() -> None:
             device = backends.load(name, Layout(K=2, m=1), "float64").device
             typer.echo(f"{name:<7}available (default device: {device})")
         else:  # a reason may be long (CUDA's own words): within 80 columns
-            typer.echo(fill(f"{name:<7}unavailable: {reason}", 80, subsequent_indent=" " * 7, break_on_hyphens=False))
+            typer.echo(co.wrap(f"{name:<7}unavailable: {reason}", " " * 7))
 
 
 FeatureName = co.choices("FeatureName", neurons.FEATURES)
@@ -457,7 +469,7 @@ def neurons_cmd(
     """Colour a passage by the hidden units that best track quotes, line position, words, capitals (HTML)."""
     names = [f.value for f in feature] if feature else list(neurons.FEATURES)
     origin, lines = neurons_html.report(path, data, text, start, length, show, names, out, which.value)
-    typer.echo(f"read {origin}", err=True)
+    typer.echo(co.wrap(f"read {origin}"), err=True)
     for line in lines:
         typer.echo(line)
 
@@ -469,13 +481,15 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
 
     inputs.sizes(hidden, seq_length, batch_size)
     inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
-    for line in launches.table(hidden, seq_length, batch_size):
+    seconds = launches.UPDATES * duration.update_seconds(80, hidden, seq_length, batch_size)
+    duration.announce(seconds, {"--hidden": hidden, "--seq-length": seq_length, "--batch-size": batch_size}, typer.echo)
+    for line in launches.fit(launches.table(hidden, seq_length, batch_size), co.width()):
         typer.echo(line)
     from common.tools import train_update  # the loop around the step: the best model's copies
 
     for line in train_update.lines(batch_size):
-        typer.echo(line)
-    typer.echo(launches.numpy_line(hidden, seq_length, batch_size))
+        typer.echo(co.wrap(line))
+    typer.echo(co.wrap(launches.numpy_line(hidden, seq_length, batch_size)))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 options that differ between the two handouts (docs: cli.md, handouts.md). Typer lives here and in cli.py only."""
 
 import os
+import shutil
 import sys
+import textwrap
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,20 +19,94 @@ from common.run.presets import preset, settings
 
 
 class OneLineErrors(typer.core.TyperGroup):
-    """Every usage error and bad input is one line on stderr and a non-zero exit, never a traceback."""
+    """Every usage error and bad input is one line on stderr and a non-zero exit, never a traceback;
+    so is output that stdout cannot take (closed, full, a broken pipe), once the work is done and saved."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
+        out = sys.stdout = Stdout(sys.stdout)
+        try:
+            code = self.exit_code(*args, **kwargs)
+        finally:
+            sys.stdout = out.stream
+        if out.error is not None:
+            typer.echo(f"error: the output was lost: stdout {out.error}", err=True)
+            code = code or 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def exit_code(self, *args, **kwargs) -> int:
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except ClickException as e:
             typer.echo(f"error: {e.format_message()}", err=True)
-            sys.exit(e.exit_code)
+            return e.exit_code
         except (BadInput, WriteFailed) as e:
             typer.echo(f"error: {e}", err=True)
-            sys.exit(2 if isinstance(e, BadInput) else 1)
-        if standalone_mode:
-            sys.exit(rv if isinstance(rv, int) else 0)
-        return rv
+            return 2 if isinstance(e, BadInput) else 1
+        return rv if isinstance(rv, int) else 0
+
+
+class Stdout:
+    """sys.stdout whose first failed write is kept, not raised, so that the work goes on and is saved."""
+
+    def __init__(self, stream):
+        self.stream, self.error = stream, None
+        if stream is None:  # started with stdout closed (>&-): fd 1 must not become the next file opened
+            null_fd1()
+            self.stream, self.error = open(os.devnull, "w"), "was closed"  # noqa: SIM115  lives as long as the process
+
+    def write(self, text: str) -> int:
+        if self.error is None:
+            try:
+                return self.stream.write(text)
+            except OSError as e:
+                self.failed(e)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.stream.flush()
+            except OSError as e:
+                self.failed(e)
+
+    def failed(self, e: OSError) -> None:
+        self.error = "is a broken pipe" if isinstance(e, BrokenPipeError) else f"failed: {e.strerror or e}"
+        try:
+            if self.stream.fileno() == 1:  # what is still buffered for fd 1 goes nowhere, not to a failed exit
+                null_fd1()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def null_fd1() -> None:
+    """Point file descriptor 1 at /dev/null."""
+    fd = os.open(os.devnull, os.O_WRONLY)
+    if fd != 1:
+        os.dup2(fd, 1)
+        os.close(fd)
+
+
+def width() -> int:
+    """The terminal's columns (COLUMNS where set); 80 when the output is a file or a pipe."""
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def wrap(text: str, indent: str = "") -> str:
+    """Prose in lines of at most 80 columns, broken at spaces only: a path or a number is never cut."""
+    return textwrap.fill(text, 80, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+
+
+def progress_note():
+    """A line of progress for a person watching stderr (a terminal); nothing where stderr is a file or a pipe,
+    which keeps a refusal's one line the only line there."""
+    if sys.stderr.isatty():
+        return lambda line: typer.echo(line, err=True)
+    return lambda line: None
 
 
 def choices(name: str, values) -> type[Enum]:

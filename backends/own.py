@@ -1,8 +1,9 @@
 """Code of one's own, named as path/to/file.py:NAME: imported from its path, every call of it guarded (docs: check.md).
 
-Whatever goes wrong in that code (it does not import, it raises, it is missing) becomes one
-BadInput line that names the file, the line of it and what was raised: the owner's traceback,
-shortened to its last line in their file, never ours.
+Whatever goes wrong in that code (it does not import, it raises, it is missing, it returns
+the wrong thing) becomes one BadInput line that names the file, the line of it and what was
+raised or returned: the owner's traceback, shortened to its last line in their file, never ours.
+What a student's function and a backend class return is checked by the one `returned` below.
 """
 
 import functools
@@ -10,6 +11,8 @@ import importlib.util
 import sys
 import traceback
 from pathlib import Path
+
+import numpy as np
 
 from common.errors import BadInput
 
@@ -94,8 +97,68 @@ def guarded(fn, path: Path, what: str):
     return call
 
 
+def returned(spec: str, what: str, value, shape: tuple, host: bool = True):
+    """What their code returned as `what`, checked against shape (() is one number): a float64 NumPy copy
+    when host (a function's returns), else value itself (a backend's, on its device); else one BadInput line."""
+    try:
+        a = value
+        if host:
+            a = np.asarray(value)
+            if np.iscomplexobj(a):
+                raise BadInput(
+                    f"{spec} returned {what} of complex numbers: a loss and its gradients are real "
+                    "(a log or square root of a negative number, or a complex dtype, makes them complex)"
+                )
+            a = a.astype(np.float64)
+        got = tuple(getattr(a, "shape", np.shape(a)))
+        if shape == () and np.prod(got) == 1:
+            return a.reshape(()) if host else float(a)
+    except BadInput:
+        raise
+    except Exception as e:  # an __array__ of theirs that raises, a loss too large for a float, ...
+        raise BadInput(f"{spec} returned {what} that is not an array of numbers ({e})") from None
+    if got != shape:
+        raise BadInput(f"{spec} returned {what} of shape {got}; expected {shape}")
+    return a
+
+
+def kind(value) -> str:
+    """A short description of what came back, for an error line."""
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def pair(spec: str, method: str, out, first: tuple[str, tuple], second: tuple[str, tuple] | None):
+    """A backend method's two returns, checked: each (what, shape), None for one not checked (a cache)."""
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise BadInput(f"{spec}.{method} returned {kind(out)}; expected two values ({first[0]}, ...)")
+    for value, check in zip(out, (first, second), strict=True):
+        if check is not None:
+            returned(f"{spec}.{method}", check[0], value, check[1], host=False)
+    return out
+
+
+def checked(obj, method: str, out, args: tuple):
+    """What a backend's contract method returned, checked against the contract (common/contract.py)."""
+    layout, spec = getattr(obj, "layout", None), getattr(obj, "name", "the backend")
+    if layout is None:
+        return out
+    m, K = layout.m, layout.K
+    if method == "forward":
+        return pair(spec, method, out, ("the loss", ()), None)
+    if method == "backward":
+        returned(f"{spec}.backward", "the gradient", out, (layout.size,), host=False)
+    if method == "step":
+        return pair(spec, method, out, ("the loss", ()), ("h_tau", (m, np.shape(args[2])[1])))
+    if method == "predict":
+        return pair(spec, method, out, ("h", (m, 1)), ("the logits o", (K,)))
+    return out
+
+
 class Guarded:
-    """An object of theirs (a backend) whose every method call is guarded; attributes read through.
+    """An object of theirs (a backend) whose every method call is guarded, and what its contract methods
+    return checked; attributes read through.
 
     Its name is its spec, path/to/file.py:ClassName: what a run folder records, so a resumed run
     loads the same file again.
@@ -106,7 +169,10 @@ class Guarded:
 
     def __getattr__(self, attr: str):
         value = getattr(self._obj, attr)
-        return guarded(value, self._path, f"{self._spec}.{attr}") if callable(value) else value
+        if not callable(value):
+            return value
+        call = guarded(value, self._path, f"{self._spec}.{attr}")
+        return functools.wraps(value)(lambda *args, **kwargs: checked(self, attr, call(*args, **kwargs), args))
 
     def __setattr__(self, attr: str, value) -> None:
         setattr(self._obj, attr, value)

@@ -27,6 +27,7 @@ class AutogradTorchBackend(TorchBackend):
     # --8<-- [start:autograd]
     def forward(self, theta, x, y, h0):
         """Eqs. (1)-(5) written plainly, one step at a time, for torch.autograd to differentiate."""
+        self._threads(x.shape[1])  # gradcheck calls forward, not step
         x, y = self._ints(x), self._ints(y)
         leaf = theta.detach().requires_grad_(True)
         U, W, V, b, c = self.layout.views(leaf)

@@ -122,6 +122,7 @@ class TorchBackend:
 
     def forward(self, theta, x, y, h0):
         """Eqs. (1)-(5) (docs: model.md), in a workspace of its own: the cache outlives later steps."""
+        self._threads(x.shape[1])  # gradcheck and check call forward, not step
         x, y = self._ints(x), self._ints(y)
         loss, cache = self._forward(theta, x, y, h0, Workspace.new(self, *x.shape))
         return loss.item(), cache

@@ -3,8 +3,9 @@
 A second thread only pays once each product has enough work to share: below that, every
 operator pays to wake the other thread, and on a busy machine it waits for a core. So the
 backend sets torch's intra-op threads from the work of one step's product, 2 m^2 B flops:
-one thread below MIN_WORK, torch's own default from there on. MIN_WORK is measured by
-`python docs/threads.py`, which times both counts through Backend.step and prints the value.
+one thread below MIN_WORK, and from there on torch's own default, but never more threads than
+the machine has idle cores (the CPUs this process may use less the load average, at least 1).
+MIN_WORK is measured by `python docs/threads.py`, which times both counts through Backend.step.
 
 torch.set_num_threads is process-wide, so the torch backend built last decides for every torch
 tensor in the process. A user's choice stands: OMP_NUM_THREADS or MKL_NUM_THREADS in the
@@ -25,9 +26,17 @@ DEFAULT = torch.get_num_threads()  # torch's own count, read before this module 
 _last_set = DEFAULT
 
 
-def rule(m: int, B: int) -> int:
-    """The intra-op threads for hidden size m and batch B."""
-    return 1 if 2 * m * m * B < MIN_WORK else DEFAULT
+def rule(m: int, B: int, idle: int | None = None) -> int:
+    """The intra-op threads for hidden size m and batch B on a machine with `idle` idle cores (None: now)."""
+    if 2 * m * m * B < MIN_WORK:
+        return 1
+    return max(1, min(DEFAULT, idle_cores() if idle is None else idle))
+
+
+def idle_cores() -> int:
+    """The CPUs this process may use less the 1-minute load average, rounded: cores no one is waiting for."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return round(cpus - os.getloadavg()[0])
 
 
 def user_chose() -> bool:
@@ -57,5 +66,5 @@ def describe() -> str:
     elif math.isinf(MIN_WORK):
         how = "1 at every size (no size measured here paid for a second)"
     else:
-        how = f"1 below 2 m^2 B = {MIN_WORK:.3g} flops per product, else {DEFAULT}"
+        how = f"1 below 2 m^2 B = {MIN_WORK:.3g} flops per product, else up to {DEFAULT} (idle cores)"
     return f"torch {torch.__version__}: {blas}; intra-op threads: {how}"

@@ -54,8 +54,12 @@ def encode(text: str, chars: str) -> np.ndarray:
 def read_corpus(path: str | Path) -> Corpus:
     """Read a UTF-8 text file (never the locale's encoding); one clear error for anything else."""
     path = Path(path)
-    if not path.exists():
-        raise BadInput(f"data file {path} does not exist")
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise BadInput(f"data file {path} does not exist") from None
+    except OSError as e:  # a name too long, a loop of links
+        raise BadInput(f"cannot read data file {path}: {e.strerror}") from None
     if path.is_dir():
         raise BadInput(f"data path {path} is a directory, not a text file")
     try:

@@ -13,11 +13,14 @@ from common.contract import Array, Backend
 from common.data import encode
 from common.errors import BadInput
 
+MAX_LENGTH = 10**7  # characters sample generates at most: about 10 minutes, and 80 MB of uniforms
+
 
 def check_settings(length: int, temperature: float, top_p: float, prime: str | None) -> None:
     """One BadInput line for a setting `python cli.py sample` cannot use."""
     for message, ok in (
         ("--length must be a positive integer", length >= 1),
+        (f"--length must be at most {MAX_LENGTH:,} (got {length:,})", length <= MAX_LENGTH),
         ("--temperature must be zero or positive", math.isfinite(temperature) and temperature >= 0),
         ("--top-p must be in (0, 1]", 0 < top_p <= 1),
         ("--prime must not be empty", prime != ""),
@@ -34,7 +37,8 @@ def choose(o: np.ndarray, u: float, temperature: float = 1.0, top_p: float = 1.0
     """
     if temperature == 0:
         return int(np.argmax(o))
-    z = (o - o.max()) / temperature
+    with np.errstate(over="ignore"):  # a tiny temperature: -inf below the top logit, greedy as it should be
+        z = (o - o.max()) / temperature
     p = np.exp(z)  # (K,) unnormalised: the CDF below is scaled by its last value
     if top_p < 1:
         order = np.argsort(-p, kind="stable")  # most likely first

@@ -48,9 +48,14 @@ def test_ratios_are_medians_of_paired_rounds_not_of_fastest_or_median_rounds():
     yard = result(bench.YARDSTICK, [6, 4, 8, 4, 10])  # twice torch's time in every round
     lines = bench_report.ratios([numpy, torch, yard])
     assert "the median over the 5 rounds" in lines[0]
-    assert (
-        "torch (float64, m=100, B=1, tau=25): 1.33x numpy's time [1.00-2.00]; 2.00x as fast as min-char-rnn" in lines[2]
-    )
+    at = lines.index("torch (float64, m=100, B=1, tau=25):")
+    assert lines[at : at + 3] == [
+        "torch (float64, m=100, B=1, tau=25):",
+        "  1.33x numpy's time [1.00-2.00]",
+        "  2.00 times as fast as min-char-rnn [2.00-2.00]",
+    ]
+    slow = result(bench.YARDSTICK, [1.5, 1, 1, 1, 2.5])  # half torch's time: torch takes twice as long
+    assert "  takes 2.00 times as long as min-char-rnn [2.00-2.00]" in bench_report.ratios([numpy, torch, slow])
 
 
 def test_a_busy_machine_is_said_in_one_line():

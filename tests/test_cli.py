@@ -53,8 +53,8 @@ def test_train_writes_a_complete_run_folder(tmp_path, corpus_file, corpus):
 def test_train_without_data_says_which_corpus_and_how_to_switch(tmp_path):
     r = invoke("train", "--hidden", 8, "--updates", 3, "--sample-every", 0, "--out", tmp_path / "r")
     assert r.exit_code == 0, r.output
-    first = r.output.splitlines()[0]
-    assert "Python's reference documentation" in first and "--data PATH" in first
+    said = " ".join(r.output.split())  # its lines wrapped at 80 columns
+    assert said.startswith("No --data given") and "Python's reference documentation" in said and "--data PATH" in said
 
 
 def test_train_refuses_to_overwrite_a_run(tmp_path, corpus_file):
@@ -117,7 +117,7 @@ def test_bench_prints_side_by_side(corpus_file, tmp_path):
         tmp_path / "b.json",
     )
     assert r.exit_code == 0, r.output
-    assert "min-char-rnn" in r.output and "as fast as min-char-rnn" in r.output
+    assert "as fast as min-char-rnn" in r.output or "as long as min-char-rnn" in r.output
     rows = json.loads((tmp_path / "b.json").read_text())
     assert {row["name"] for row in rows} >= {"numpy", "min-char-rnn"} and (tmp_path / "b.png").stat().st_size > 0
 

@@ -156,12 +156,12 @@ def test_every_wide_figure_has_a_phone_version():
     for page in sorted(DOCS.glob("*.md")):
         text = page.read_text(encoding="utf-8")
         for m in image.finditer(text):
-            width = HOOKS.png_width(page.parent / m.group(1))
-            if width > 2 * HOOKS.PHONE_COLUMN:
+            width = hooks().png_width(page.parent / m.group(1))
+            if width > 2 * hooks().PHONE_COLUMN:
                 assert "wide" in (m.group(2) or ""), f"{page.name}: {m.group(1)} ({width} px) has no phone version"
                 phone = image.search(text, m.end())
                 assert phone and "phone" in (phone.group(2) or ""), f"{page.name}: no phone figure after {m.group(1)}"
-                assert HOOKS.png_width(page.parent / phone.group(1)) <= 2 * HOOKS.PHONE_COLUMN
+                assert hooks().png_width(page.parent / phone.group(1)) <= 2 * hooks().PHONE_COLUMN
 
 
 def test_gradcheck_md_lists_each_bug_under_the_regimes_its_table_shows():

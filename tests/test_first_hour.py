@@ -86,8 +86,8 @@ def test_sample_and_neurons_read_best_npz_by_default_and_say_so(tmp_path, corpus
     for command in (["sample", out, "--length", 20], ["neurons", out, "--text", "the model"]):
         for which, name, what in (("best", "best.npz", "the best model"), ("last", "checkpoint.npz", "the latest")):
             r = cli(*command, "--which", which)
-            said = r.stderr.splitlines()
-            assert r.exit_code == 0 and len(said) == 1, r.output
-            assert said[0].startswith(f"read {out / name}: {what}") and "(update " in said[0], said
-        default = cli(*command).stderr
+            said = " ".join(r.stderr.split())  # one line, wrapped at 80 columns
+            assert r.exit_code == 0 and said.startswith("read ") and said.count("read ") == 1, r.output
+            assert said.startswith(f"read {out / name}: {what}") and "(update " in said, said
+        default = " ".join(cli(*command).stderr.split())
         assert default.startswith(f"read {out / 'best.npz'}: the best model"), default

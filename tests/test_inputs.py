@@ -187,6 +187,22 @@ OPTIONS = [
     ("grade", [TEMPLATE, "--out", "{fresh}", "--loss", "max"], "'max' is not one of"),
     ("grade", [TEMPLATE, "--out", "{fresh}", "--convention", "diagonal"], "'diagonal' is not one of"),
     ("grade", [TEMPLATE, "--out", "{fresh}", "--hidden", "0"], "--hidden must be a positive integer"),
+    ("train", ["--force"], "--force goes with --resume"),
+    ("train", ["--out", "{long}"], "File name too long"),
+    ("train", ["--data", "{long}"], "File name too long"),
+    ("train", ["--out", "{text}/run"], "is a file, not a folder"),
+    ("train --resume", ["--updates", "5"], "at update 20, past the 5 of --updates 5"),
+    ("train --resume", ["--resume", ""], "holds no run to resume"),
+    ("sample", ["{run}", "--length", "9223372036854775808"], "--length must be at most"),
+    ("bench", ["--sweep", "hidden", "--out", "{text}"], "is a file, not a folder"),
+    ("bench", ["--sweep", "hidden", "--out", "/proc/nope"], "cannot create the sweep's folder"),
+    ("bench", ["--sweep", "hidden", "--out", "{long}"], "File name too long"),
+    ("bench", ["--plot", "{junk}/b.txt"], "cannot write a .txt file"),
+    ("bench", ["--plot", "/dev/full"], "is a device"),
+    ("bench", ["--plot", "{long}.png"], "File name too long"),
+    ("bench", ["--json", "/dev/full"], "is a device"),
+    ("bench", ["--json", "/proc/b.json"], "cannot write in /proc"),
+    ("neurons", ["{run}", "--text", "ab", "--out", "/dev/full"], "is a device"),
 ]
 BACKENDS = [  # a backend that cannot run here (no GPU), or an option it does not take
     (["--backend", "cupy"], "backend cupy cannot run here"),
@@ -320,7 +336,14 @@ def places(tmp_path_factory):
     junk.mkdir()
     (junk / "notes.txt").write_text("mine")
     yield (
-        {"run": run, "text": good, "short": short, "junk": junk, "missing": tmp / "no" / "such"},
+        {
+            "run": run,
+            "text": good,
+            "short": short,
+            "junk": junk,
+            "missing": tmp / "no" / "such",
+            "long": tmp / ("a" * 300),
+        },
         {
             "text": texts,
             "model": models,

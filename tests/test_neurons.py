@@ -125,8 +125,8 @@ def test_h_starts_where_the_model_was_saved_best_by_default_and_the_last_on_requ
     assert not h0.any() and origin.endswith("from h = 0")
     for which, name in (("best", "best.npz"), ("last", "checkpoint.npz")):
         r = runner.invoke(app, ["neurons", str(run), "--text", "the model", "--which", which])
-        said = r.stderr.splitlines()
-        assert r.exit_code == 0 and len(said) == 1 and said[0].startswith(f"read {run / name}: "), r.stderr
+        said = " ".join(r.stderr.split())  # one line, wrapped at 80 columns
+        assert r.exit_code == 0 and said.count("read ") == 1 and said.startswith(f"read {run / name}: "), r.stderr
 
 
 def test_the_warm_up_is_the_text_before_the_passage(tmp_path):

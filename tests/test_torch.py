@@ -149,6 +149,7 @@ def torch_threads(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     before = torch.get_num_threads()
     monkeypatch.setattr(torch_threads, "_last_set", before)
+    monkeypatch.setattr(torch_threads, "idle_cores", lambda: 64)  # an idle machine, whatever this one does
     yield torch_threads
     torch.set_num_threads(before)
 
@@ -158,7 +159,17 @@ def test_the_threads_rule_follows_the_work_of_a_product(torch_threads, monkeypat
     monkeypatch.setattr(torch_threads, "DEFAULT", 3)
     assert torch_threads.rule(100, 1) == torch_threads.rule(100, 7) == 1
     assert torch_threads.rule(100, 8) == torch_threads.rule(1000, 1) == 3
-    assert "1 below 2 m^2 B = 1.6e+05 flops per product, else 3" in torch_threads.describe()
+    assert "1 below 2 m^2 B = 1.6e+05 flops per product, else up to 3" in torch_threads.describe()
+
+
+@pytest.mark.parametrize("cpus, load, threads", [(4, 0.2, 3), (4, 1.6, 2), (4, 3.0, 1), (2, 5.0, 1), (8, 0.0, 3)])
+def test_the_threads_rule_takes_no_more_than_the_idle_cores(torch_threads, monkeypatch, cpus, load, threads):
+    monkeypatch.undo()  # the real idle_cores, on a machine of `cpus` CPUs at this load average
+    monkeypatch.setattr(torch_threads, "DEFAULT", 3)
+    monkeypatch.setattr(torch_threads.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    monkeypatch.setattr(torch_threads.os, "getloadavg", lambda: (load, load, load))
+    assert torch_threads.rule(1000, 64) == threads  # work enough for every thread: the cores decide
+    assert torch_threads.rule(8, 1) == 1  # too little work: one thread, idle or not
 
 
 def test_the_backend_sets_torch_threads_at_its_first_update_of_a_batch_size(torch_threads, monkeypatch, corpus):
@@ -173,6 +184,19 @@ def test_the_backend_sets_torch_threads_at_its_first_update_of_a_batch_size(torc
         x, y = Streams(corpus.ids, 5, B).chunk(0)
         b.step(theta, M, x, y, b.to_device(np.zeros((8, B))), Optimizer(), 1)
         assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("grad", ["manual", "autograd"])
+def test_forward_alone_sets_torch_threads_as_gradcheck_calls_it(torch_threads, monkeypatch, corpus, grad):
+    import torch
+
+    monkeypatch.setattr(torch_threads, "MIN_WORK", float("inf"))  # one thread at every size
+    torch.set_num_threads(2)
+    monkeypatch.setattr(torch_threads, "_last_set", 2)
+    b = backends.load("torch", Layout(corpus.K, 8), "float64", device="cpu", grad=grad)
+    x, y = Streams(corpus.ids, 5, 1).chunk(0)
+    b.forward(b.to_device(init_theta(b.layout, 0.1, seed=1)), x, y, b.to_device(np.zeros((8, 1))))
+    assert torch.get_num_threads() == 1
 
 
 def test_a_users_choice_of_threads_stands(torch_threads, monkeypatch):

@@ -7,6 +7,7 @@ column turns the counts into estimated microseconds on an H100 (backends/standin
 Run it: python cli.py launches
 """
 
+import textwrap
 from collections import Counter
 
 import numpy as np
@@ -31,6 +32,9 @@ COLUMNS = [  # (heading, tally kinds summed)
     ("syncs", ("sync",)),
 ]
 KERNELS = ("plain", "fused", "persistent")
+# the work of `launches` in NumPy updates: numpy_line's 8 rounds of 50, and the stand-in's 2 steps of each
+# kernels and dtype, each some 3 to 30 times a NumPy update's time (measured at m = 128 and 512)
+UPDATES = 8 * 50 + 2 * len(KERNELS) * 2 * 10
 
 
 def per_update(kernels_name: str, dtype: str, K: int = 80, m: int = 100, B: int = 1, tau: int = 25) -> Counter:
@@ -82,6 +86,27 @@ def table(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> list[str]:
         "backends/standin/speed.py; an estimate, not a measurement (docs: gpu.md#speed-model)"
     )
     return lines
+
+
+def fit(lines: list[str], width: int = 80) -> list[str]:
+    """table's lines for a terminal `width` columns wide: its prose wrapped, and its columns cut into blocks
+    that fit, each with the kernels and dtype of its rows."""
+    if max(map(len, lines[1:-1])) <= width:
+        return lines
+    key, widths = 20, [12] * len(COLUMNS) + [10]  # kernels and dtype; COLUMNS and est. us
+    edges = [key + sum(widths[:i]) for i in range(len(widths) + 1)]  # where each column starts, and the end
+    counted = [line for line in lines[1:-1] if len(line) == edges[-1]]  # the heading and the rows of counts
+    blocks, first = [], 0
+    for i in range(1, len(edges)):
+        if key + edges[i] - edges[first] > width:
+            blocks.append((edges[first], edges[i - 1]))
+            first = i - 1
+    blocks.append((edges[first], edges[-1]))
+    out = textwrap.wrap(lines[0], width)
+    for a, b in blocks:
+        out += [line[:key] + line[a:b] for line in counted]
+    out += [textwrap.fill(line, width) for line in lines[1:-1] if line not in counted]  # a kernel that does not fit
+    return out + textwrap.wrap(lines[-1], width)
 
 
 def numpy_line(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> str:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from backends import own
 from backends.numpy_backend import NumpyBackend
 from common.check import isolate
 from common.check.place import guarded
@@ -141,11 +142,11 @@ class Function(NumpyBackend):
     def read(self, out) -> tuple[float, dict, np.ndarray | None]:
         """loss, grads, h_tau as float64 host values in our shapes, checked; one BadInput line for anything else."""
         if not isinstance(out, tuple | list) or len(out) not in (2, 3):
-            raise BadInput(f"{self.spec} returned {kind(out)}; expected loss, grads or loss, grads, h_tau")
+            raise BadInput(f"{self.spec} returned {own.kind(out)}; expected loss, grads or loss, grads, h_tau")
         loss = self.array(out[0], "the loss", ())
         grads = out[1]
         if not isinstance(grads, Mapping):
-            raise BadInput(f"{self.spec} returned grads as {kind(grads)}; expected a dict with keys U, W, V, b, c")
+            raise BadInput(f"{self.spec} returned grads as {own.kind(grads)}; expected a dict with keys U, W, V, b, c")
         missing = [n for n in NAMES if n not in grads]
         if missing:
             keys = ", ".join(map(str, grads)) or "none"
@@ -162,24 +163,9 @@ class Function(NumpyBackend):
         return float(loss), {n: self.ours(arrays[n], n) for n in NAMES}, h_tau
 
     def array(self, value, what: str, shape: tuple) -> np.ndarray:
-        """value as a float64 array of this shape (a loss: one number), or one BadInput line."""
-        try:
-            a = np.asarray(value)
-            if np.iscomplexobj(a):
-                raise BadInput(
-                    f"{self.spec} returned {what} of complex numbers: a loss and its gradients are real "
-                    "(a log or square root of a negative number, or a complex dtype, makes them complex)"
-                )
-            self.float32 |= a.dtype == np.float32
-            a = a.astype(np.float64)
-        except BadInput:
-            raise
-        except Exception as e:  # an __array__ of theirs that raises, a loss too large for a float, ...
-            raise BadInput(f"{self.spec} returned {what} that is not an array of numbers ({e})") from None
-        if shape == () and a.size == 1:
-            return a.reshape(())
-        if a.shape != shape:
-            raise BadInput(f"{self.spec} returned {what} of shape {a.shape}; expected {shape}")
+        """value as a float64 array of this shape (a loss: one number), or one BadInput line; notes float32."""
+        a = own.returned(self.spec, what, value, shape)
+        self.float32 |= np.asarray(value).dtype == np.float32
         return a
 
     def other(self, vectors: str, convention: str) -> "Function":
@@ -187,10 +173,3 @@ class Function(NumpyBackend):
         return Function(
             self.raw, self.spec, self.layout, self.inputs, self.loss, self.path, vectors, convention, self.timeout
         )
-
-
-def kind(value) -> str:
-    """A short description of what came back, for an error line."""
-    if isinstance(value, tuple | list):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"

@@ -1,7 +1,8 @@
 """A run folder has one writer: a new run claims its folder, and a writer locks it (docs: runs.md#the-run-folder).
 
 `train` and `train --resume` hold an exclusive flock on the folder's `lock` file for their whole
-life and write their process id into it. The kernel drops a flock when its process ends, however
+life, and write their process id into it once they will write the folder (`sign`): a refused
+resume leaves the lock as it found it. The kernel drops a flock when its process ends, however
 it ends, so kill -9 never leaves a stale lock behind. Readers (`sample`, `neurons`) take no lock:
 every file they read is replaced atomically (common/run/atomic.py). A new run claims a folder by
 locking it while it is empty (but for the lock file), so runs started at once never share one.
@@ -16,6 +17,7 @@ from common.errors import BadInput
 from common.run import atomic
 
 LOCK = "lock"
+RUNS = "runs"  # where a run goes without --out: runs/<date>-<time>
 RESUMABLE = ("checkpoint.npz", "settings.json")  # either lets `train --resume` go on
 
 
@@ -29,7 +31,7 @@ def reserve(out: Path | None) -> tuple[Path, int]:
         if out.exists() and not out.is_dir():
             raise BadInput(f"{out} is a file, not a folder; choose another --out")
         return out, claim(out)
-    stem = Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stem = Path(RUNS) / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for k in range(1, 10_000):
         out = stem if k == 1 else stem.with_name(f"{stem.name}-{k}")
         if out.is_dir() or not out.exists():
@@ -52,11 +54,11 @@ def claim(out: Path) -> int:
         if any((out / f).exists() for f in RESUMABLE):
             raise Taken(f"{out} already holds a run; continue it with --resume {out}, or choose another --out")
         raise Taken(f"{out} already exists and is not an empty folder; choose another --out")
-    return fd
+    return sign(fd)
 
 
 def lock(out: Path) -> int:
-    """An exclusive lock on out/lock with this process's id written in it; Taken while another process holds it."""
+    """An exclusive lock on out/lock; Taken while another process holds it."""
     try:
         fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, atomic.MODE)
     except OSError as e:
@@ -68,6 +70,11 @@ def lock(out: Path) -> int:
         os.close(fd)
         who = f"process {pid}" if pid.isdigit() else "another process"
         raise Taken(f"{out} is being written by {who} (train or --resume); wait for it to end, or stop it") from None
+    return fd
+
+
+def sign(fd: int) -> int:
+    """Write this process's id into the lock held on fd: the folder's writer from now on."""
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd

@@ -8,6 +8,9 @@ what it must be.
 """
 
 import math
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -92,12 +95,58 @@ def available() -> int | None:
     return None
 
 
-def output(flag: str, path: Path) -> None:
-    """A file a command is to write: checked before the work that makes it."""
-    if path.is_dir():
+def output(flag: str, path: Path, suffixes: Sequence[str] = ()) -> None:
+    """A file a command is to write, checked before the work that makes it: a file there is overwritten;
+    a folder, a device, a missing or unwritable folder, a name too long, a suffix not in suffixes are refused."""
+    path = Path(path)
+    if kind(flag, path) == "folder":
         raise BadInput(f"{flag} {path} is a folder; give a file name")
-    if not path.parent.is_dir():
+    if kind(flag, path) == "other":
+        raise BadInput(f"{flag} {path} is a device or a pipe, not a file; give a file name")
+    if suffixes and path.suffix.lower() not in suffixes:
+        some = ", ".join(suffixes[:3])
+        raise BadInput(f"{flag} {path}: cannot write a {path.suffix or 'suffix-less'} file; name it {some}, ...")
+    if kind(flag, path.parent) != "folder":
         raise BadInput(f"cannot write {path}: the folder {path.parent} does not exist")
+    writable(flag, path.parent)
+    if kind(flag, path) == "file" and not os.access(path, os.W_OK):
+        raise BadInput(f"{flag} {path} cannot be written: permission denied")
+
+
+def output_folder(flag: str, path: Path, what: str) -> None:
+    """A folder (what: "the run folder") a command is to make or write into, checked before the work: the
+    nearest folder that exists must take a new file, and no name on the way may be a file or too long."""
+    path = Path(path)
+    if kind(flag, path) not in ("folder", None):
+        raise BadInput(f"{path} is a file, not a folder; choose another {flag}")
+    above = path
+    while kind(flag, above) is None and above != above.parent:
+        above = above.parent
+    if kind(flag, above) != "folder":
+        raise BadInput(f"cannot create {what} {path}: {above} is a file, not a folder")
+    try:
+        writable(flag, above)
+    except BadInput as e:
+        raise BadInput(f"cannot create {what} {path}: {str(e).split(': ', 1)[1]}") from None
+
+
+def kind(flag: str, path: Path) -> str | None:
+    """'folder', 'file' (regular), 'other' (a device, a FIFO, a socket), or None when nothing is there."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:  # a name too long, a loop of links, no permission to look
+        raise BadInput(f"{flag} {path}: {e.strerror}") from None
+    return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def writable(flag: str, folder: Path) -> None:
+    """One BadInput line unless a new file can be made in folder (tried: read-only disks and /proc say no)."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        raise BadInput(f"{flag}: cannot write in {folder}: {e.strerror}") from None
 
 
 def positive(flag: str, value: int) -> None:

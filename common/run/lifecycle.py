@@ -1,10 +1,10 @@
 """A training run from start to end (docs: runs.md#a-runs-life).
 
 start a new run (check every input, then claim and lock its folder and write its settings) or
-resume one (lock its folder, then read it back) -> train until done or stopped, with checkpoints
--> finish with an Outcome -> the final sample and the summary. The CLI parses options, calls
-`new` or `resume`, then `run` inside `with training:` (which lets go of the folder's lock), and
-prints the Ending.
+resume one (lock its folder, read it back, and only then sign the lock and write) -> train until
+done or stopped, with checkpoints -> finish with an Outcome -> the final sample and the summary.
+The CLI parses options, calls `new` or `resume`, then `run` inside `with training:` (which lets
+go of the folder's lock), and prints the Ending.
 """
 
 import contextlib
@@ -27,6 +27,7 @@ from common.run.checkpoint import restore
 from common.run.config import Config, parts
 from common.run.files import Run
 from common.run.report import sampling_table
+from common.run.resume import Finished  # noqa: F401  a resume with nothing to do, for the CLI
 from common.run.train import Reporter, State, final_sample, start, total_updates, train
 from common.weights import init_theta
 
@@ -34,7 +35,7 @@ from common.weights import init_theta
 class Outcome(Enum):
     completed = "completed"  # every update asked for: the final sample is written
     stopped = "stopped"  # the loss became NaN or infinite: the last good checkpoint stays
-    interrupted = "interrupted"  # Ctrl-C or SIGTERM: saved between two updates, resumable
+    interrupted = "interrupted"  # Ctrl-C, SIGTERM or SIGHUP: saved between two updates; --resume finishes it
     failed = "failed"  # a file could not be written (disk full): the last good checkpoint stays
 
 
@@ -72,6 +73,7 @@ class Ending:
 def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | None, say: Callable) -> Training:
     """A fresh run: every check first, then its folder is claimed (so a refusal leaves nothing behind)."""
     backends.ensure(name, **options)  # before any other work: one clear line if it cannot run
+    inputs.output_folder("--out", out or Path(run_folder.RUNS), "the run folder")
     corpus = inputs.checked(data, cfg.hidden, cfg.seq_length, cfg.batch_size, cfg.dtype)
     if data is None:
         say(
@@ -96,6 +98,7 @@ def resume(out: Path, changes: dict, force: bool, name: str | None, options: dic
     """The run in folder out, at its checkpoint (or at update 0, before its first), with the changes it may take."""
     if not out.is_dir():
         raise BadInput(f"{out} is not a run folder" if out.exists() else f"{out} does not exist")
+    reading.holds_run(out)  # before the lock: a folder that is not a run gets no lock file
     lock = run_folder.lock(out)  # before reading: what is read is what a second writer would change
     try:
         arrays, meta = reading.read(out)
@@ -105,11 +108,13 @@ def resume(out: Path, changes: dict, force: bool, name: str | None, options: dic
         inputs.fits(corpus.K, cfg.hidden, cfg.seq_length, cfg.batch_size, cfg.dtype)  # this machine may have less
         model = backends.load(name, Layout(corpus.K, cfg.hidden), cfg.dtype, **options)
         state = restore(model, arrays, meta) if arrays is not None else fresh(model, cfg)
-        folder = reading.reopen(out, corpus, cfg, model, data, options, state, lock)
+        total = total_updates(cfg, parts(cfg, corpus.ids)[0])
+        reading.reachable(out, state.update, total, changes)  # every refusal before the first write
+        folder = reading.reopen(out, corpus, cfg, model, data, options, state, run_folder.sign(lock))
     except BaseException:
         os.close(lock)
         raise
-    return Training(folder, model, corpus, cfg, state, total_updates(cfg, parts(cfg, corpus.ids)[0]))
+    return Training(folder, model, corpus, cfg, state, total)
 
 
 def fresh(model: Backend, cfg: Config) -> State:
@@ -127,8 +132,11 @@ def senseless(cfg: Config) -> list[str]:
     return said
 
 
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, kill, the terminal closed
+
+
 class StopFlag:
-    """Set by SIGINT (Ctrl-C) or SIGTERM: training stops between two updates and saves."""
+    """Set by SIGINT (Ctrl-C), SIGTERM or SIGHUP: training stops between two updates and saves."""
 
     def __init__(self):
         self.signal: int | None = None
@@ -137,7 +145,7 @@ class StopFlag:
         return self.signal is not None
 
     def __enter__(self):
-        self.previous = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.previous = {s: signal.signal(s, self.handler) for s in STOPS}
         return self
 
     def __exit__(self, *exc):

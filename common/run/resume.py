@@ -15,7 +15,7 @@ from common.errors import BadInput
 from common.run import checkpoint, inputs
 from common.run.config import Config
 from common.run.files import Run
-from common.run.folder import LOCK
+from common.run.folder import LOCK, RESUMABLE
 from common.run.npzfile import FORMAT
 from common.run.train import State
 
@@ -34,10 +34,6 @@ def read(folder: Path) -> tuple[dict | None, dict]:
     if (folder / "checkpoint.npz").exists():
         return checkpoint.read_checkpoint(folder / "checkpoint.npz")
     path = folder / "settings.json"
-    if not path.exists():
-        empty = all(p.name == LOCK for p in folder.iterdir())
-        start = f"start a run there with --out {folder}" if empty else "start a new run with another --out"
-        raise BadInput(f"{folder} holds no run to resume (no checkpoint.npz, no settings.json); {start}")
     try:
         assert path.is_file()  # not a FIFO, which would block the read
         meta = json.loads(path.read_text(encoding="utf-8"))
@@ -47,6 +43,40 @@ def read(folder: Path) -> tuple[dict | None, dict]:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AssertionError):
         raise BadInput(f"{path} is damaged: it is not the settings this program writes") from None
     return None, meta
+
+
+def holds_run(folder: Path) -> None:
+    """One BadInput line unless folder holds a run (a checkpoint, or the settings written before the first)."""
+    if not any((folder / name).exists() for name in RESUMABLE):
+        empty = all(p.name == LOCK for p in folder.iterdir())
+        start = f"start a run there with --out {folder}" if empty else "start a new run with another --out"
+        raise BadInput(f"{folder} holds no run to resume (no checkpoint.npz, no settings.json); {start}")
+
+
+def status(folder: Path) -> str | None:
+    """The status summary.json gives the run (running, completed, interrupted, ...); None without one."""
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))["status"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+
+
+def reachable(folder: Path, done: int, total: int, changes: dict) -> None:
+    """A resumed run only goes forward: one BadInput line when it would have to go back, Finished when
+    nothing is left to do (a completed run at its total); otherwise train, or at least finish."""
+    asked = " ".join(f"--{k} {changes[k]}" for k in ("updates", "epochs") if k in changes) or "its settings"
+    if done > total:
+        raise BadInput(
+            f"{folder} is at update {done:,}, past the {total:,} of {asked}; a run cannot go back: "
+            f"ask for more than {done:,} updates, or sample from it as it is"
+        )
+    if done == total and status(folder) == "completed":
+        more = "ask for more with --updates or --epochs"
+        raise Finished(f"{folder} is already at update {done:,} of {total:,}, complete; {more}")
+
+
+class Finished(Exception):
+    """A resume with nothing to do: the run is complete at the total asked for. Not an error."""
 
 
 def resumed_config(meta: dict, changes: dict, force: bool) -> Config:

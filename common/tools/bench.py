@@ -22,6 +22,7 @@ from common.tools.machine import library_threads
 from common.tools.minchar import MinCharRNN
 from common.weights import init_theta
 
+WARMUP = 30  # updates each contender takes before its rounds are timed
 YARDSTICK = "min-char-rnn"
 
 
@@ -168,7 +169,7 @@ def run(
     taus: list[int] = (25,),
     updates: int = 50,
     rounds: int = 40,
-    warmup: int = 30,
+    warmup: int = WARMUP,
     budget: float | None = None,
     report=lambda result: None,
 ) -> list[Result]:

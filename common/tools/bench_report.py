@@ -1,5 +1,7 @@
 """How `bench` shows its figures: the header, the table, the paired ratios, a bar chart (docs: performance.md)."""
 
+import shutil
+import textwrap
 from collections import defaultdict
 
 from common.data import Corpus
@@ -14,17 +16,59 @@ BUSY = 0.8  # CPU time under this fraction of wall time: the process waited for 
 def header(corpus: Corpus, updates: int, rounds: int, when: str, libraries: list[str], budget=None) -> str:
     """What `bench` prints above its table: what ran where, and what each column means."""
     per_round = f"{updates} updates" + (f" (fewer where they take over {budget:g} s)" if budget else "")
+    wide = width() >= WIDE
     return "\n".join(
         [
-            f"bench {when}, corpus {corpus.name} (K={corpus.K}); {per_round} x {rounds} rounds per contender, in turns",
+            *textwrap.wrap(
+                f"bench {when}, corpus {corpus.name} (K={corpus.K}); {per_round} x {rounds} rounds per contender, "
+                "in turns",
+                80,
+            ),
             f"machine: {machine.cpu()}, {machine.load()} at the start; {machine.python()}",
             *libraries,
-            "ms/update: the median round, the fastest and slowest beside it; cpu ms: the process's CPU time per",
-            "update, median round; chars/s, s/epoch: from the median round; threads: its library's, during the rounds",
-            f"{'contender':<23}{'dtype':<9}{'m':>6}{'B':>5}{'tau':>5}{'threads':>8}{'ms/update':>11}{'fastest':>9}"
-            f"{'slowest':>9}{'cpu ms':>9}{'chars/s':>12}{'s/epoch':>10}",
+            *textwrap.wrap(
+                "ms/update: the median round"
+                + (", the fastest and slowest beside it" if wide else "")
+                + "; cpu ms: the process's CPU time per update, median round; chars/s"
+                + (", s/epoch" if wide else "")
+                + ": from the median round"
+                + ("; threads: its library's, during the rounds" if wide else ""),
+                80,
+            ),
+            "".join(f"{h:{w}}" for h, w, _ in fields()),
         ]
     )
+
+
+WIDE = 106  # columns of the whole table; narrower terminals get NARROW's columns (and COLUMNS=80 says so)
+FIELDS = [  # (heading, format width, the figure of a Result)
+    ("contender", "<23", lambda r: r.name),
+    ("dtype", "<9", lambda r: r.dtype),
+    ("m", ">6", lambda r: r.m),
+    ("B", ">5", lambda r: r.B),
+    ("tau", ">5", lambda r: r.tau),
+    ("threads", ">8", lambda r: "-" if r.threads is None else str(r.threads)),
+    ("ms/update", ">11", lambda r: f"{r.ms_per_update:.4f}"),
+    ("fastest", ">9", lambda r: f"{1e3 * min(r.wall):.4f}"),
+    ("slowest", ">9", lambda r: f"{1e3 * max(r.wall):.4f}"),
+    ("cpu ms", ">9", lambda r: f"{r.cpu_ms:.4f}"),
+    ("chars/s", ">12", lambda r: f"{r.chars_per_s:,.0f}"),
+    ("s/epoch", ">10", lambda r: f"{r.s_per_epoch:.1f}"),
+]
+NARROW = {"contender": "<18", "dtype": "<8", "m": ">6", "B": ">5", "tau": ">5", "ms/update": ">11", "cpu ms": ">9"}
+NARROW |= {"chars/s": ">12"}
+
+
+def width() -> int:
+    """The terminal's columns (COLUMNS where set); WIDE when the output is no terminal (a file, a pipe)."""
+    return shutil.get_terminal_size((WIDE, 24)).columns
+
+
+def fields() -> list[tuple]:
+    """The table's columns that fit the terminal: every one, or NARROW's."""
+    if width() >= WIDE:
+        return FIELDS
+    return [(h, NARROW[h], f) for h, _, f in FIELDS if h in NARROW]
 
 
 def context(r: Result, libraries: dict[str, str], when: str) -> dict[str, str]:
@@ -37,10 +81,7 @@ def context(r: Result, libraries: dict[str, str], when: str) -> dict[str, str]:
 
 def row(r: Result) -> str:
     """One line of `bench`'s table."""
-    threads = "-" if r.threads is None else str(r.threads)
-    ms = f"{r.ms_per_update:>11.4f}{1e3 * min(r.wall):>9.4f}{1e3 * max(r.wall):>9.4f}{r.cpu_ms:>9.4f}"
-    rates = f"{r.chars_per_s:>12,.0f}{r.s_per_epoch:>10.1f}"
-    return f"{r.name:<23}{r.dtype:<9}{r.m:>6}{r.B:>5}{r.tau:>5}{threads:>8}{ms}{rates}"
+    return "".join(f"{f(r):{w}}" for _, w, f in fields())
 
 
 def busy(results: list[Result]) -> str | None:
@@ -48,7 +89,7 @@ def busy(results: list[Result]) -> str | None:
     names = list(dict.fromkeys(r.name for r in results if r.cpu_ms < BUSY * r.ms_per_update))
     if not names:
         return None
-    return f"cpu time under {BUSY}x wall time in the median round ({', '.join(names)}): other work had the cores"
+    return f"cpu time under {BUSY}x wall time ({', '.join(names)}): other work had the cores"
 
 
 def groups(results: list[Result]) -> dict[tuple, dict[str, Result]]:
@@ -72,14 +113,28 @@ def ratios(results: list[Result]) -> list[str]:
                 parts.append(f"{ratio:.2f}x {REFERENCE}'s time [{q1:.2f}-{q3:.2f}]")
             for y in YARDSTICKS:
                 if y in by:
-                    ratio, q1, q3 = paired(by[y], r)
-                    parts.append(f"{ratio:.2f}x as fast as {y} [{q1:.2f}-{q3:.2f}]")
-            if parts:
-                lines.append(f"{name} ({dtype}, m={m}, B={B}, tau={tau}): {'; '.join(parts)}")
+                    parts.append(speed(*paired(by[y], r), y))
+            if parts:  # one per line: 80 columns
+                lines += [f"{name} ({dtype}, m={m}, B={B}, tau={tau}):", *(f"  {part}" for part in parts)]
     if lines:
         n = len(results[0].wall)
-        lines.insert(0, f"paired ratios: the median over the {n} rounds of each round's ratio [interquartile range]")
+        lines.insert(0, f"paired ratios: the median over the {n} rounds of each round's ratio [quartiles]")
     return lines
+
+
+def speed(ratio: float, q1: float, q3: float, other: str) -> str:
+    """A ratio of times (other's / this one's, with its interquartile range) as a person says it."""
+    if ratio >= 1:
+        return f"{ratio:.2f} times as fast as {other} [{q1:.2f}-{q3:.2f}]"
+    return f"takes {1 / ratio:.2f} times as long as {other} [{1 / q3:.2f}-{1 / q1:.2f}]"
+
+
+def formats() -> tuple[str, ...]:
+    """The suffixes matplotlib can write a figure as (.png, .pdf, .svg, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    common = (".png", ".pdf", ".svg")  # first: the error line names them
+    return common + tuple(f".{s}" for s in FigureCanvasBase.get_supported_filetypes() if f".{s}" not in common)
 
 
 def plot(results: list[Result], path, title: str, phone: bool = False) -> None:
