@@ -351,10 +351,11 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     from backends.standin import launches
 
     inputs.sizes(hidden, seq_length, batch_size)
-    inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
-    for line in launches.table(hidden, seq_length, batch_size):
+    K = launches.default_K()  # the built-in text's, as train and bench use without --data
+    inputs.fits(K, hidden, seq_length, batch_size)
+    for line in launches.table(hidden, seq_length, batch_size, K):
         typer.echo(line)
-    typer.echo(launches.numpy_line(hidden, seq_length, batch_size))
+    typer.echo(launches.numpy_line(hidden, seq_length, batch_size, K))
 
 
 if __name__ == "__main__":

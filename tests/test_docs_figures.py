@@ -70,6 +70,7 @@ FIGURES = {
         {"gradients_table.md": "table", "gradients_lost.md": "lost_table", "gradients_first.md": "first_table"},
     ),
     "gradcheck_error": (["gradcheck-error.md"], {"gradcheck_error_table.md": "table"}),
+    "default_text": (["data.md"], {"default_text_table.md": "table", "default_text_sample.md": "snippet"}),
 }
 
 
