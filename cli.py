@@ -351,7 +351,7 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     from backends.standin import launches
 
     inputs.sizes(hidden, seq_length, batch_size)
-    K = launches.default_K()  # the built-in text's, as train and bench use without --data
+    K = inputs.text(None).K  # the built-in text's: what train and bench use without --data
     inputs.fits(K, hidden, seq_length, batch_size)
     for line in launches.table(hidden, seq_length, batch_size, K):
         typer.echo(line)

@@ -119,11 +119,12 @@ def prose(topics) -> str:
                 continue
             title = len(lines) == 2 and BORDER.fullmatch(lines[1])
             lines = [line for line in lines if not BORDER.fullmatch(line)]
-            kept_text = "\n".join(lines)
-            if not lines or not (title or SENTENCE_END.search(lines[-1])) or kept_text in seen:
+            text = "\n".join(lines)
+            if not lines or not (title or SENTENCE_END.search(lines[-1])) or text in seen:
                 continue
-            kept.append(kept_text)
-            seen.update([kept_text] if len(lines) > 1 else [])
+            kept.append(text)
+            if len(lines) > 1:
+                seen.add(text)
     return "\n\n".join(kept) + "\n"
 
 

@@ -46,7 +46,7 @@ def refusal() -> str:
     from common.contract import Layout
     from common.errors import BadInput
 
-    K = launches.default_K()
+    K = compare.DEFAULT_K
     with standin.installed():
         try:
             backends.load("cupy", Layout(K, 120), "float64", kernels="persistent")._persistent.check(25, 1)
@@ -134,7 +134,7 @@ def speed_table() -> str:
     for line in launches.table()[2:-1]:
         k, d, *counts = line.split()
         values = dict(zip([h for h, _ in launches.COLUMNS], (int(v.replace(",", "")) for v in counts)))
-        e = speed.estimate(k, values, launches.default_K(), 100, 1, 25, np.dtype(d).itemsize)
+        e = speed.estimate(k, values, compare.DEFAULT_K, 100, 1, 25, np.dtype(d).itemsize)
         terms = (e.launches, e.copies, e.syncs, e.chain, e.traffic)
         lines.append(f"| {k} | {d} | " + " | ".join(f"{t:.0f}" for t in terms) + f" | **{e.total:.0f}** |")
     return "\n".join(lines) + "\n"
