@@ -81,7 +81,7 @@ def table(d: dict) -> str:
 
 def snippet(d: dict) -> str:
     """Seed 1's best_sample.txt, its first SHOWN characters, as a block the page includes."""
-    return "".join(f"    {line}\n" for line in d["first"].split("\n"))
+    return "".join(f"    {line}\n" if line else "\n" for line in d["first"].split("\n"))
 
 
 def quotes(d: dict) -> dict:
