@@ -76,6 +76,12 @@ def test_data_md_states_the_builtin_texts_size_and_K():
     corpus, text = builtin_corpus(), builtin_corpus().text
     share = f"{100 * sum(not c.isspace() for c in text) / len(text):.1f}"
     assert (int(m[2].replace(",", "")), int(m[3]), m[4], m[5]) == (len(text), corpus.K, corpus.sha256[:12], share)
+    from pydoc_data.topics import topics  # the topics as they ship, before common.data.prose
+
+    raw = "".join(topics.values())
+    shipped = re.search(r"prints, ([\d,]+) characters with (\d+) distinct.*?has ([\d,]+) runs of 9", page, re.S)
+    runs = len(re.findall(" {9,}", raw))
+    assert shipped and [int(g.replace(",", "")) for g in shipped.groups()] == [len(raw), len(set(raw)), runs]
 
 
 def test_prose_keeps_sentences_and_drops_tables_code_and_repeats():
