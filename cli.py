@@ -480,16 +480,17 @@ def launches_cmd(hidden: co.HiddenOpt = 100, seq_length: co.SeqOpt = 25, batch_s
     from backends.standin import launches
 
     inputs.sizes(hidden, seq_length, batch_size)
-    inputs.fits(80, hidden, seq_length, batch_size)  # 80: the vocabulary launches.table counts with
-    seconds = launches.UPDATES * duration.update_seconds(80, hidden, seq_length, batch_size)
+    K = inputs.text(None).K  # the built-in text's: what train and bench use without --data
+    inputs.fits(K, hidden, seq_length, batch_size)
+    seconds = launches.UPDATES * duration.update_seconds(K, hidden, seq_length, batch_size)
     duration.announce(seconds, {"--hidden": hidden, "--seq-length": seq_length, "--batch-size": batch_size}, typer.echo)
-    for line in launches.fit(launches.table(hidden, seq_length, batch_size), co.width()):
+    for line in launches.fit(launches.table(hidden, seq_length, batch_size, K), co.width()):
         typer.echo(line)
     from common.tools import train_update  # the loop around the step: the best model's copies
 
     for line in train_update.lines(batch_size):
         typer.echo(co.wrap(line))
-    typer.echo(co.wrap(launches.numpy_line(hidden, seq_length, batch_size)))
+    typer.echo(co.wrap(launches.numpy_line(hidden, seq_length, batch_size, K)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The text: read and check it, its vocabulary, and the chunks training walks (docs: data.md)."""
 
 import hashlib
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,12 +95,41 @@ def check_vocabulary(corpus: Corpus) -> Corpus:
     return corpus
 
 
+BORDER = re.compile(r"[-=+*|~^_:]{3,}[-=+*|~^_: ]*")  # a table's border or a title's underline
+SENTENCE_END = re.compile(r"[.:;?!][\"')\]]*$")  # how a paragraph of prose ends
+
+
 def builtin_corpus() -> Corpus:
-    """Python's own reference documentation (pydoc_data): on every machine, offline, free to use."""
+    """The prose of Python's own reference documentation (pydoc_data): on every machine, offline, free to use."""
     from pydoc_data.topics import topics
 
-    text = "".join(topics[key] for key in sorted(topics))
+    text = prose(topics[key] for key in sorted(topics))
     return Corpus(BUILTIN_NAME, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def prose(topics) -> str:
+    """The paragraphs of prose of pydoc topics, without indentation, runs of spaces or repeats (docs: data.md#prose).
+
+    A paragraph (lines between blank lines) is dropped if it holds a table (a `|` or a border line),
+    an interactive session (`>>>`, `...`), does not end like a sentence (a code listing, a grammar
+    rule, a signature), or has two lines or more and was kept before (topics overlap); a title keeps
+    its words and loses its underline.
+    """
+    kept, seen = [], set()
+    for topic in topics:
+        for paragraph in re.split(r"\n\s*\n", topic):
+            lines = [re.sub(" {2,}", " ", line.strip()) for line in paragraph.split("\n") if line.strip()]
+            if not lines or any("|" in line or line.startswith((">>>", "...")) for line in lines):
+                continue
+            title = len(lines) == 2 and BORDER.fullmatch(lines[1])
+            lines = [line for line in lines if not BORDER.fullmatch(line)]
+            text = "\n".join(lines)
+            if not lines or not (title or SENTENCE_END.search(lines[-1])) or text in seen:
+                continue
+            kept.append(text)
+            if len(lines) > 1:
+                seen.add(text)
+    return "\n\n".join(kept) + "\n"
 
 
 def split(ids: np.ndarray, fraction: float, tau: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,13 +1,16 @@
 """Reading, checking and cutting the text (common/data.py)."""
 
 import os
+import platform
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from common.data import Corpus, Streams, builtin_corpus, encode, read_corpus, split
+from common.data import Corpus, Streams, builtin_corpus, encode, prose, read_corpus, split
 from common.errors import BadInput
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
@@ -51,6 +54,45 @@ def test_encode_rejects_characters_outside_the_vocabulary():
 def test_builtin_corpus_is_stable():
     a, b = builtin_corpus(), builtin_corpus()
     assert a.sha256 == b.sha256 and len(a.text) > 100_000 and a.K > 50
+
+
+def test_the_builtin_text_is_prose():
+    """Issue 26: at least 80% non-whitespace, no table-border line, no run of more than 8 spaces."""
+    text = builtin_corpus().text
+    assert sum(not c.isspace() for c in text) / len(text) >= 0.80
+    assert not re.search(r"^[ \t]*[-=+*|~^_:]{3,}[-=+*|~^_: \t]*$", text, re.M)  # a border or an underline
+    assert "|" not in text and "+--" not in text and ">>> " not in text
+    assert not re.search(" {9,}", text) and "\t" not in text
+
+
+def test_data_md_states_the_builtin_texts_size_and_K():
+    """docs/data.md says how long the built-in text is and its K, for the Python it names."""
+    page = (Path(ROOT) / "docs" / "data.md").read_text(encoding="utf-8")
+    size = r"In Python (\S+) it is ([\d,]+) characters with K = (\d+) distinct"
+    m = re.search(size + r"\s+ones \(sha256 `(\w+)...`\), ([\d.]+)%", page)
+    assert m, "docs/data.md no longer states the built-in text's size and K"
+    if platform.python_version() != m[1]:
+        pytest.skip(f"docs/data.md states the text of Python {m[1]}; this is {platform.python_version()}")
+    corpus, text = builtin_corpus(), builtin_corpus().text
+    share = f"{100 * sum(not c.isspace() for c in text) / len(text):.1f}"
+    assert (int(m[2].replace(",", "")), int(m[3]), m[4], m[5]) == (len(text), corpus.K, corpus.sha256[:12], share)
+    from pydoc_data.topics import topics  # the topics as they ship, before common.data.prose
+
+    raw = "".join(topics.values())
+    shipped = re.search(r"prints, ([\d,]+) characters with (\d+) distinct.*?has ([\d,]+) runs of 9", page, re.S)
+    runs = len(re.findall(" {9,}", raw))
+    assert shipped and [int(g.replace(",", "")) for g in shipped.groups()] == [len(raw), len(set(raw)), runs]
+
+
+def test_prose_keeps_sentences_and_drops_tables_code_and_repeats():
+    topic = (
+        "The title\n*********\n\nA sentence that\n   goes on.  Two spaces.\n\n"
+        "+-----+-----+\n| a   | b   |\n+=====+=====+\n\n   def f(x):\n       return x\n\n"
+        ">>> 1 + 1\n2\n\nA list:\n\n* an item, indented\n  on its second line."
+    )
+    kept = "The title\n\nA sentence that\ngoes on. Two spaces.\n\nA list:\n\n* an item, indented\non its second line."
+    assert prose([topic]) == kept + "\n"
+    assert prose([topic, topic]) == kept + "\n\nThe title\n\nA list:\n"  # a repeat of 2+ lines is dropped
 
 
 def test_streams_batch_one_walks_the_text_in_chunks(corpus):

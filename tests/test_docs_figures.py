@@ -78,6 +78,7 @@ FIGURES = {
     ),
     "gradcheck_error": (["gradcheck-error.md"], {"gradcheck_error_table.md": "table"}),
     "zero_state": (["sampling.md", "training.md"], {"zero_state_table.md": "table"}),
+    "default_text": (["data.md"], {"default_text_table.md": "table", "default_text_sample.md": "snippet"}),
 }
 
 

@@ -225,8 +225,10 @@ def test_the_gradcheck_error_follows_its_model(corpus):
 
 
 def test_the_committed_gradcheck_error_is_of_the_default_setting():
-    data = json.loads((MAKE / "gradcheck_error.json").read_text())
-    assert data["n"] == 1163 and data["L"] == pytest.approx(25 * np.log(103), rel=1e-3)
+    from common.data import builtin_corpus
+
+    data, K = json.loads((MAKE / "gradcheck_error.json").read_text()), builtin_corpus().K
+    assert data["n"] == Layout(K, 5).size and data["L"] == pytest.approx(25 * np.log(K), rel=1e-3)
 
 
 @pytest.mark.slow
@@ -321,3 +323,27 @@ def test_the_committed_zero_state_figures_keep_their_bounds():
     assert s["jacobian_norm"][2] <= s["W_norm"]  # the Jacobian at h_1 is W shrunk row by row
     assert 1 < s["growth"][1] < s["jacobian_norm"][1]  # the centre is unstable, but a typical direction is no worst one
     assert p["extra_bits"][0] > 0.1 > max(p["extra_bits"][p["primes"].index(10) :])  # ten characters pull it back
+
+
+# ---- what a model of the built-in text writes (data.md) ----
+
+
+def test_the_shares_of_a_sample_are_counted_as_the_page_says():
+    dt = script("default_text")
+    assert dt.nonwhite("ab c\n") == pytest.approx(3 / 5)
+    assert dt.known("The cat, the dog. Cats!", {"The", "cat", "dog"}) == pytest.approx(3 / 5)  # the: not The
+    assert dt.known("  \n", {"a"}) == 0.0
+
+
+@pytest.mark.slow
+def test_a_short_default_run_writes_text_not_blanks(tmp_path):
+    """Issue 26's target, at least 75% non-whitespace, as a bound on a short run of the built-in text (seed 1)."""
+    from common.data import builtin_corpus
+
+    dt = script("default_text")
+    run = dt.model(1, tmp_path / "run", "--updates", "2000", "--sample-every", "0")
+    seen = dt.measure({"1": run}, builtin_corpus())["1"]
+    assert seen["updates"] == 2000 and len(run["best_sample"]) == 1000
+    assert len(run["sample"]) == 1 + 200  # the character it goes on from, then --length's default
+    assert seen["nonwhite_best_sample"] >= 0.75 and seen["nonwhite_sample"] >= 0.75, seen
+    assert seen["words_best_sample"] > 0 and seen["words_sample"] > 0, seen

@@ -5,6 +5,7 @@ Each test that computes takes `cupy_here` (tests/test_cupy.py): the CPU stand-in
 """
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "make"
 
 ONE_UPDATE = [
     pytest.param(80, 100, 1, 25, id="m100-K80"),  # the assignment's sizes on goblet_book.txt
-    pytest.param(103, 100, 1, 25, id="m100-K103"),  # the default corpus: 231,400 of the 232,448 bytes
+    pytest.param(compare.DEFAULT_K, 100, 1, 25, id="m100-Kdefault"),  # the built-in text: gpu.md's largest K
     pytest.param(42, 16, 3, 10, id="m16-B3"),
 ]
 PRESET_2025 = (80, 32, 2, 25)  # K, m, B, tau
@@ -112,16 +113,18 @@ def test_persistent_update_is_one_launch_one_copy_in_one_copy_out(standin_cupy):
 
 def test_shared_memory_need_and_the_refusal(standin_cupy):
     """The need of the issue's sizes, and one line with both figures and the kernels that still work beyond it."""
-    need = cupy_persistent.shared_bytes
+    need, K = cupy_persistent.shared_bytes, compare.DEFAULT_K
     assert need(100, 80, 25, 1, 8) == 209_200  # W^T, V^T padded; H, G, DA; partial sums; column stats
-    assert need(100, 103, 25, 1, 8) == 231_400 <= kernels.OPTIN_SHARED < need(100, 103, 26, 1, 8)
-    too_wide = f"needs {need(130, 103, 1, 1, 8):,} bytes of shared memory for m=130, K=103, seq_length=1"
+    assert need(100, K, 25, 1, 8) <= kernels.OPTIN_SHARED < need(100, K, 26, 1, 8)
+    stated = re.search(r"([\d,]+) with K = (\d+) \(the built-in text\)", (DOCS.parent / "gpu.md").read_text())
+    assert stated and (int(stated[1].replace(",", "")), int(stated[2])) == (need(100, K, 25, 1, 8), K), "gpu.md"
+    too_wide = f"needs {need(130, K, 1, 1, 8):,} bytes of shared memory for m=130, K={K}, seq_length=1"
     with pytest.raises(BadInput, match=too_wide + ", batch 1, float64, and this GPU gives one block 232,448"):
-        backends.load("cupy", Layout(103, 130), "float64", kernels="persistent")  # W and V alone do not fit
-    backend = backends.load("cupy", Layout(103, 100), "float64", kernels="persistent")
+        backends.load("cupy", Layout(K, 130), "float64", kernels="persistent")  # W and V alone do not fit
+    backend = backends.load("cupy", Layout(K, 100), "float64", kernels="persistent")
     theta, mem = (backend.to_device(np.zeros(backend.layout.size)) for _ in range(2))
     x, h = np.zeros((26, 1), dtype=np.int64), backend.to_device(np.zeros((100, 1)))
-    too_long = f"needs {need(100, 103, 26, 1, 8):,} bytes .* seq_length=26, batch 1, .* plain still work$"
+    too_long = f"needs {need(100, K, 26, 1, 8):,} bytes .* seq_length=26, batch 1, .* plain still work$"
     with pytest.raises(BadInput, match=too_long):
         backend.step(theta, mem, x, x, h, Optimizer(), 1)
 

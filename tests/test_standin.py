@@ -268,3 +268,16 @@ def test_the_docs_quote_the_counted_launches(standin_cupy):
     assert f"{plain[4]} plain, {fused[4]} fused, {persistent[4]} persistent" in (docs / "backends.md").read_text()
     assert fused[4] * 5 < plain[4] and fused[-2] == plain[-2] == 3  # the loss, and bincount's two checks
     assert persistent[-1] < fused[-1] < plain[-1]  # the estimated microseconds
+
+
+def test_launches_counts_with_the_default_texts_K(monkeypatch):
+    """Issue 25: `python cli.py launches` takes the K of the text `train` and `bench` use without --data."""
+    from backends.standin import launches
+    from common.data import builtin_corpus
+
+    asked = []
+    monkeypatch.setattr(launches, "table", lambda m, tau, B, K: asked.append(K) or [f"K={K}"])
+    monkeypatch.setattr(launches, "numpy_line", lambda m, tau, B, K: asked.append(K) or "numpy")
+    r = CliRunner().invoke(app, ["launches"])
+    assert r.exit_code == 0 and r.output == f"K={builtin_corpus().K}\nnumpy\n", r.output
+    assert asked == [builtin_corpus().K] * 2

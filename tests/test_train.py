@@ -141,7 +141,7 @@ def test_a_short_run_on_the_builtin_corpus_reaches_a_stated_loss(make_backend):
     state = start(backend, init_theta(layout, cfg.sigma, cfg.seed), 1)
     train(backend, corpus, cfg, state)
     assert state.smooths[0] == pytest.approx(math.log(corpus.K) * 25, rel=0.01)  # uniform guess: 25 log K
-    assert state.smooth < 80  # measured 74.5 (numpy float64, seed 1); seeds 0-3 give 64 to 75
+    assert state.smooth < 70  # measured 64.9 (numpy float64, seed 1); seeds 0-3 give 64.0 to 64.9
 
 
 class Climbs(NumpyBackend):

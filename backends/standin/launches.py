@@ -16,6 +16,7 @@ from backends import standin
 from backends.standin import arrays, kernels, speed
 from backends.standin.compile import CompileError
 from common.contract import Layout, Optimizer
+from common.data import builtin_corpus
 from common.errors import BadInput
 from common.weights import init_theta
 
@@ -52,9 +53,10 @@ def per_update(kernels_name: str, dtype: str, K: int = 80, m: int = 100, B: int 
     return Counter(arrays.tally)
 
 
-def table(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> list[str]:
+def table(m: int = 100, tau: int = 25, B: int = 1, K: int | None = None) -> list[str]:
     """The launch-count table, one line per (kernels, dtype), with the estimated microseconds (sizes checked by
-    the caller: common/run/inputs.py)."""
+    the caller: common/run/inputs.py); K None: the built-in text's."""
+    K = K or builtin_corpus().K
     saved, kernels.ORDERS = kernels.ORDERS, ["forward"]  # counts do not depend on the thread order
     rows = []
     try:
@@ -109,8 +111,9 @@ def fit(lines: list[str], width: int = 80) -> list[str]:
     return out + textwrap.wrap(lines[-1], width)
 
 
-def numpy_line(m: int = 100, tau: int = 25, B: int = 1, K: int = 80) -> str:
+def numpy_line(m: int = 100, tau: int = 25, B: int = 1, K: int | None = None) -> str:
     """The NumPy backend's time per update on this machine, measured now, for the same sizes."""
+    K = K or builtin_corpus().K
     fastest, median, slowest = speed.numpy_microseconds(K, m, B, tau)
     return (
         f"numpy, measured on this machine now: {median:,.0f} us per update (median of 7 rounds of 50 updates; "

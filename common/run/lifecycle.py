@@ -77,7 +77,7 @@ def new(cfg: Config, name: str, options: dict, data: Path | None, out: Path | No
     corpus = inputs.checked(data, cfg.hidden, cfg.seq_length, cfg.batch_size, cfg.dtype)
     if data is None:
         say(
-            f"No --data given: training on Python's reference documentation ({len(corpus.text):,} "
+            f"No --data given: training on the prose of Python's reference documentation ({len(corpus.text):,} "
             f"characters, {corpus.K} distinct), which ships with Python. Use --data PATH for your own "
             "text, e.g. goblet_book.txt."
         )

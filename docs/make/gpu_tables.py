@@ -43,17 +43,18 @@ def launches_table() -> str:
 
 
 def refusal() -> str:
-    """The one line a run gets when the persistent kernel does not fit: m = 120, the default corpus's K = 103."""
+    """The one line a run gets when the persistent kernel does not fit: m = 120, the built-in text's K."""
     import backends
     from common.contract import Layout
     from common.errors import BadInput
 
+    K = compare.DEFAULT_K
     with standin.installed():
         try:
-            backends.load("cupy", Layout(103, 120), "float64", kernels="persistent")._persistent.check(25, 1)
+            backends.load("cupy", Layout(K, 120), "float64", kernels="persistent")._persistent.check(25, 1)
         except BadInput as e:
             return f"    error: {e}\n"
-    raise AssertionError("m = 120, K = 103, tau = 25 fits: choose a larger example")
+    raise AssertionError(f"m = 120, K = {K}, tau = 25 fits: choose a larger example")
 
 
 def agreement_rows(kernel_names=("persistent", "fused", "plain")) -> list[str]:
@@ -126,7 +127,8 @@ def resources_table() -> str:
 
 
 def speed_table() -> str:
-    """The constants with their sources, and each variant's estimate term by term (m = 100, K = 80, B = 1, tau = 25)."""
+    """The constants with their sources, and each variant's estimate term by term (m = 100, the built-in text's K,
+    B = 1, tau = 25: what `python cli.py launches` estimates)."""
     lines = ["| constant | value | source |", "|---|---:|---|"]
     lines += [f"| `{n}` | {c.value:g} {c.unit} | {c.source} |" for n, c in speed.CONSTANTS.items()]
     lines += ["", "| kernels | dtype | launches | copies | syncs | chain | traffic | estimated us per update |"]
@@ -134,7 +136,7 @@ def speed_table() -> str:
     for line in launches.table()[2:-1]:
         k, d, *counts = line.split()
         values = dict(zip([h for h, _ in launches.COLUMNS], (int(v.replace(",", "")) for v in counts)))
-        e = speed.estimate(k, values, 80, 100, 1, 25, np.dtype(d).itemsize)
+        e = speed.estimate(k, values, compare.DEFAULT_K, 100, 1, 25, np.dtype(d).itemsize)
         terms = (e.launches, e.copies, e.syncs, e.chain, e.traffic)
         lines.append(f"| {k} | {d} | " + " | ".join(f"{t:.0f}" for t in terms) + f" | **{e.total:.0f}** |")
     return "\n".join(lines) + "\n"
