@@ -19,6 +19,7 @@ from backends.numpy_backend import NumpyBackend
 from common import gradcheck as gc
 from common.check import catalogue
 from common.check.regimes import Regime
+from common.check.report import RegimeResult, Report
 from common.check.student import Function
 from common.contract import NAMES, Backend, Layout, Params
 from common.data import Corpus
@@ -168,6 +169,45 @@ def table(s: Seen, wrong_loss: bool) -> list[str]:
     if s.h_tau is not None:
         lines.append(f"{'h_tau':<7}{s.h_tau:>14.1e}")
     return lines
+
+
+def report(model: Backend, target: str, corpus: Corpus, points: list[Regime], scale: float, seed: int) -> Report:
+    """Check model in every regime: the Report of what was found."""
+    n, tau = model.layout.size, len(points[0].x)
+    header = [
+        f"checking {target} ({'summed' if scale == 1 else 'mean'} loss) against our NumPy RNN in float64",
+        f"sizes: K={corpus.K} ({corpus.name}), m={model.layout.m}, seq_length={tau} (--data, --hidden and "
+        f"--seq-length change them); {n:,} weights, each moved by +/-{STEP:g} in {len(points)} regimes: "
+        f"{2 * n * len(points):,} calls of yours for the centred differences",
+    ]
+    seen = [look(model, r, scale, STEP) for r in points]
+    wrong, warnings = verdict(seen)
+    bugs = named(seen, model.layout, scale) if wrong else []
+    results = [
+        RegimeResult(
+            s.regime.name,
+            s.regime.about,
+            {n: s.ours[n].rel_error for n in NAMES},
+            {n: s.own[n].rel_error if n in s.own else None for n in NAMES},
+            s.loss_error,
+            s.h_tau,
+            s.loss,
+            s.our_loss,
+            [n for n in NAMES if s.wrong(n)],
+        )
+        for s in seen
+    ]
+    return Report(
+        "wrong" if wrong else "passed",
+        target,
+        seed,
+        results,
+        wrong,
+        [b.name for b in bugs],
+        [f"This is a known bug ({b.name}): {b.says}" for b in bugs] or (advice(seen) if wrong else []),
+        warnings,
+        header=header,
+    )
 
 
 def run(model: Backend, target: str, corpus: Corpus, points: list[Regime], scale: float, say: Callable) -> bool:
