@@ -33,8 +33,6 @@ class Answer:
         mark = "✓" if self.passed else "✗"
         return f"{mark} {self.name}: {self.verdict}. {self.detail}"
 
-    __repr__ = __str__
-
     def _repr_html_(self) -> str:
         colour = "#1b7f3b" if self.passed else "#b3261e"
         said = f"<b>{html.escape(self.name)}: {self.verdict}.</b> {html.escape(self.detail)}"
