@@ -15,8 +15,10 @@ try:
 
     import backends
     import cli_options as co
-    from common.check import engine, regimes, student
-    from common.check import train as check_train
+    from common.check import check_file, regimes, student
+    from common.check import progress as check_progress
+    from common.check import report as report_text
+    from common.check.file import train_file as check_train_file
     from common.contract import Layout
     from common.errors import BadInput
     from common.rng import stream
@@ -157,6 +159,7 @@ def gradcheck_cmd(
 
 
 Inputs, Reduction = co.choices("Inputs", student.INPUTS), co.choices("Reduction", student.LOSSES)
+Vectors, Convention = co.choices("Vectors", student.VECTORS), co.choices("Convention", student.CONVENTIONS)
 
 
 @app.command("check")
@@ -164,7 +167,8 @@ def check_cmd(
     target: Annotated[
         str,
         typer.Argument(
-            metavar="FILE[:NAME]", help="Your file, and your function (default loss_and_grads) or backend class in it."
+            metavar="FILE[:NAME]",
+            help="Your .py or .ipynb, and your function (default loss_and_grads) or backend class in it.",
         ),
     ],
     layout_in: Annotated[
@@ -174,25 +178,54 @@ def check_cmd(
     loss: Annotated[
         Reduction, typer.Option(help="Your loss over the tau steps: sum (classic) or mean (2025).")
     ] = Reduction("sum"),
+    vectors: Annotated[
+        Vectors, typer.Option(help="b, c, h0 and h_tau as (m, 1) columns (2d) or (m,) vectors (1d).")
+    ] = Vectors("2d"),
+    convention: Annotated[
+        Convention, typer.Option(help="cols: W @ h (the handout's); rows: h @ W, every parameter transposed.")
+    ] = Convention("cols"),
     data: co.DataOpt = None,
-    hidden: Annotated[
-        int, typer.Option(help="Hidden units m (small: centred differences cost two losses per weight).")
-    ] = 5,
+    hidden: Annotated[int, typer.Option(help="Hidden units m of the check.")] = 5,
     seq_length: co.SeqOpt = 25,
     seed: co.SeedOpt = 1,
     train: Annotated[int, typer.Option(help="Then train N updates on your gradients beside ours (0: none).")] = 0,
+    definitions_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--definitions-only/--run-all",
+            help="Run only imports, defs and constants of your file (default for .ipynb), or all of it (.py).",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds a call of yours (or importing your file) may take.")] = 60.0,
+    memory: Annotated[float, typer.Option(help="GiB of memory your code may use.")] = 4.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check your own loss_and_grads (or backend class) against ours where bugs show, and name the bug."""
     inputs.natural("--seed", seed)
     inputs.natural("--train", train)
-    corpus = inputs.checked(data, hidden, seq_length)
-    layout = Layout(corpus.K, hidden)
-    model = engine.model_of(target, layout, layout_in.value, loss.value)
-    p = presets.PRESETS["classic" if loss.value == "sum" else "2025"]
-    points = regimes.regimes(layout, corpus, p, seq_length, 1, seed)
-    ok = engine.run(model, target, corpus, points, p.scale(seq_length), typer.echo)
-    trained = not train or check_train.side_by_side(model, corpus, p, seq_length, seed, train, typer.echo)
-    if not (ok and trained):
+    if not timeout > 0 or not memory > 0:
+        raise BadInput("--timeout and --memory must be positive")
+    inputs.checked(data, hidden, seq_length)  # our inputs refused here, before any code of theirs runs
+    options = dict(inputs=layout_in.value, loss=loss.value, vectors=vectors.value, convention=convention.value)
+    options |= dict(hidden=hidden, seq_length=seq_length, seed=seed, data=data, timeout=timeout)
+    options |= dict(memory=int(memory * 2**30), definitions_only=definitions_only)
+    progress = check_progress.Progress(lambda text: typer.echo(text, nl=False, err=True))
+    report = check_file(target, **options, progress=None if as_json else progress)
+    progress.done()
+    if as_json:
+        typer.echo(report.to_json())
+        raise typer.Exit(report.exit_code)
+    if report.verdict == "not judged":
+        if report.output:
+            typer.echo(report_text.captured(report.output))
+        raise BadInput(report.reason)
+    typer.echo(str(report))
+    say = lambda text: typer.echo("\n".join(map(report_text.wrap, text.split("\n"))))  # noqa: E731
+    trained = check_train_file(target, say=say, updates=train, **options) if train else None
+    if trained is not None and trained.verdict == "not judged":
+        raise BadInput(trained.reason)
+    if not report.passed or (trained is not None and not trained.passed):
         raise typer.Exit(1)
 
 

@@ -154,6 +154,14 @@ OPTIONS = [
     ("check", [TEMPLATE, "--train", "-1"], "--train must be zero or positive"),
     ("check", [TEMPLATE, "--inputs", "columns"], "'columns' is not one of"),
     ("check", [TEMPLATE, "--loss", "max"], "'max' is not one of"),
+    *[
+        ("check", [TEMPLATE, f, v], "--timeout and --memory must be positive")
+        for f in ("--timeout", "--memory")
+        for v in ("0", "-1", "nan")
+    ],
+    ("check", [TEMPLATE, "--vectors", "3d"], "'3d' is not one of"),
+    ("check", [TEMPLATE, "--convention", "diagonal"], "'diagonal' is not one of"),
+    ("check", ["{missing}/mine.ipynb"], "does not exist"),
 ]
 BACKENDS = [  # a backend that cannot run here (no GPU), or an option it does not take
     (["--backend", "cupy"], "backend cupy cannot run here"),

@@ -1,36 +1,35 @@
-"""The check command's body: a student's loss and gradients against ours, regime by regime (docs: check.md).
+"""The check's measurements and verdict: a student's loss and gradients against ours, regime by regime (docs: check.md).
 
-In each regime (common/check/regimes.py) it measures, per parameter, the student's gradient
-against our float64 reference (backends/numpy_backend.py) and against centred differences of the
-student's own loss (eq. 14), and the student's loss against ours. A gradient is wrong past a
-rel_error (eq. 15) of 1e-6 against ours in any regime, the loss past a relative 1e-8. When the
-student's gradients equal a known bug's (common/check/catalogue.py) it names the bug; else it
-says which parameters and regimes disagree, and what that usually means.
+In each regime (common/check/regimes.py) their function is called once and compared with our
+float64 reference (backends/numpy_backend.py): per parameter the rel_error (eq. 15) of their
+gradient, their loss and h_tau. Centred differences of their own loss (eq. 14) are taken on a
+sample of SAMPLE entries per parameter (CS231n's sparse check), not on every weight. The first
+regime's call is made twice: a function that keeps state between calls shows there. A gradient
+is wrong past TOLERANCE against ours in any regime, the loss past LOSS_TOLERANCE; float32 code
+(what it returns, or how far its right parameters are from ours) is judged at float32's.
+What the evidence means is common/check/diagnosis.py's.
 """
 
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-import backends
-from backends import own
 from backends.numpy_backend import NumpyBackend
 from common import gradcheck as gc
-from common.check import catalogue
+from common.check import diagnosis
 from common.check.regimes import Regime
 from common.check.report import RegimeResult, Report
-from common.check.student import Function
-from common.contract import NAMES, Backend, Layout, Params
+from common.contract import NAMES, Backend, Layout
 from common.data import Corpus
-from common.errors import BadInput
 
-LOSS_TOLERANCE = 1e-8  # the loss is wrong past this relative difference from ours
+TOLERANCE = gc.TOLERANCE  # 1e-6: a gradient is wrong past this rel_error against ours
+LOSS_TOLERANCE = 1e-8  # the loss (and h_tau) is wrong past this relative difference from ours
 FLOAT64 = 1e-9  # correct float64 code agrees with ours to about 1e-15: past this, precision was lost
 LOSS_FLOAT64 = 1e-12  # the same for the loss
-FLOAT32_LOSS = 1e-6  # float32 gets the loss to about 5e-8: a warning, when the gradients say float32 too
-SAME = 1e-8  # a loss and gradients this close to a catalogue entry's are that entry's
+FLOAT32 = 1e-5  # float32 code: gradients, loss and h_tau judged at this
 STEP = 1e-4  # h of the centred differences (docs: gradcheck-error.md)
+SAMPLE = 4  # entries per parameter checked by centred differences of their own loss
 
 
 @dataclass
@@ -38,78 +37,153 @@ class Seen:
     """What one regime showed."""
 
     regime: Regime
-    ours: dict[str, gc.Errors]  # per parameter: their gradient against our reference
-    own: dict[str, gc.Errors]  # per parameter: their gradient against centred differences of their loss
+    ours: dict[str, float]  # per parameter: rel_error of their gradient against our reference
+    own: dict[str, float]  # per parameter: rel_error against centred differences of their loss, sampled
     loss: float  # theirs: scale * L
     our_loss: float
     h_tau: float | None  # rel_error of their h_tau against ours (None: not returned)
     grad: np.ndarray  # theirs, flat: the gradient of scale * L
+    reference: np.ndarray  # ours, flat
+    again: float = 0.0  # the largest relative change when the same call was made again (first regime)
 
     @property
     def loss_error(self) -> float:
         return abs(self.loss - self.our_loss) / abs(self.our_loss)
 
-    def wrong(self, name: str) -> bool:
-        return not self.ours[name].rel_error <= gc.TOLERANCE  # NaN is wrong too
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.loss) and np.isfinite(self.grad).all())
+
+    def wrong(self, name: str, tol: float = TOLERANCE) -> bool:
+        return not self.ours[name] <= tol  # NaN is wrong too
 
     @property
     def worst(self) -> float:
-        return max(e.rel_error for e in self.ours.values())
+        return max(self.ours.values())
 
 
-def model_of(target: str, layout: Layout, inputs: str, loss: str) -> Backend:
-    """FILE[:NAME] -> their function (default loss_and_grads) as a backend, or their backend class."""
-    path, name = own.split(target, default="loss_and_grads")
-    obj = own.load(f"{path}:{name}")
-    if isinstance(obj, type):
-        return backends.load(f"{path}:{name}", layout, "float64")
-    if not callable(obj):
-        raise BadInput(f"{path}:{name} is not a function or a backend class (it is of type {type(obj).__name__})")
-    return Function(obj, f"{path}:{name}", layout, inputs, loss)
+def entries(layout: Layout, seed: int) -> np.ndarray:
+    """Indices into theta, SAMPLE per parameter (all of a smaller one), drawn with the seed."""
+    rng = np.random.default_rng(seed)
+    picked = [
+        rng.choice(np.arange(s.start, s.stop), min(SAMPLE, s.stop - s.start), replace=False)
+        for s in layout.slices().values()
+    ]
+    return np.concatenate(picked)
 
 
-def look(model: Backend, r: Regime, scale: float, step: float | None = STEP) -> Seen:
-    """The student's model at regime r, against ours and (unless step is None) against its own loss."""
-    reference = NumpyBackend(model.layout)
+def planned(layout: Layout, regimes: int) -> int:
+    """The calls of theirs a check makes: one per regime, two per sampled entry, and the repeated call."""
+    return regimes * (1 + 2 * len(entries(layout, 0))) + 1
+
+
+def look(model: Backend, r: Regime, scale: float, sample: np.ndarray | None = None, repeat: bool = False) -> Seen:
+    """The student's model at regime r, against ours and (on the sampled entries) against its own loss."""
+    layout = model.layout
+    reference = NumpyBackend(layout)
     our_loss, cache = reference.forward(r.theta, r.x, r.y, r.h0)
     ours = scale * reference.backward(r.theta, cache)
-    theta = model.to_device(r.theta)
-    loss, theirs = model.forward(theta, r.x, r.y, model.to_device(r.h0))
-    grad = scale * np.asarray(model.to_host(model.backward(theta, theirs)), dtype=np.float64)
-    layout = model.layout
-    numerical = None if step is None else gc.numerical_gradient(model, r.theta.copy(), r.x, r.y, r.h0, step, scale)
-    vs_own = {} if numerical is None else gc.compare(layout, grad, numerical)
-    h_tau = getattr(theirs, "h_tau", None)
+    grad, loss, h_tau = call(model, r.theta, r, scale)
+    again = 0.0
+    if repeat:
+        grad2, loss2, _ = call(model, r.theta, r, scale)
+        again = max(relative(grad2, grad), abs(loss2 - loss) / max(abs(loss), 1e-300))
+    own = {}
+    if sample is not None:
+        numerical = differences(model, r, scale, sample)
+        for name, s in layout.slices().items():
+            mine = sample[(sample >= s.start) & (sample < s.stop)]
+            own[name] = gc.errors(grad[mine], numerical[mine]).rel_error
     h_error = None if h_tau is None else gc.errors(h_tau, cache.H[-1]).rel_error
-    return Seen(r, gc.compare(layout, grad, ours), vs_own, scale * loss, scale * our_loss, h_error, grad)
+    errors = {n: e.rel_error for n, e in gc.compare(layout, grad, ours).items()}
+    return Seen(r, errors, own, loss, scale * our_loss, h_error, grad, ours, again)
+
+
+def call(model: Backend, theta: np.ndarray, r: Regime, scale: float):
+    """Their gradient of scale * L (flat, float64), scale * L and h_tau (or None)."""
+    on_device = model.to_device(theta)
+    loss, cache = model.forward(on_device, r.x, r.y, model.to_device(r.h0))
+    grad = scale * np.asarray(model.to_host(model.backward(on_device, cache)), dtype=np.float64)
+    return grad, scale * float(loss), getattr(cache, "h_tau", None)  # a backend class returns none
+
+
+def relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def differences(model: Backend, r: Regime, scale: float, sample: np.ndarray) -> np.ndarray:
+    """Eq. (14) of their scale * L at the sampled entries of theta (NaN elsewhere)."""
+    theta = r.theta.copy()
+    n = np.full(theta.shape, np.nan)
+    h0 = model.to_device(r.h0)
+    for i in sample:
+        old = theta[i]
+        losses = []
+        for value in (old + STEP, old - STEP):
+            theta[i] = value
+            losses.append(model.forward(model.to_device(theta), r.x, r.y, h0)[0])
+        theta[i] = old
+        n[i] = scale * (losses[0] - losses[1]) / (2 * STEP)
+    return n
+
+
+def float32(seen: list[Seen], returned: bool) -> bool:
+    """Float32 code: it returned float32 arrays, or its closest agreement with ours is float32's rounding."""
+    closest = min([*(e for s in seen for e in s.ours.values()), *(s.h_tau for s in seen if s.h_tau is not None)])
+    return returned or FLOAT64 < closest <= FLOAT32
 
 
 def verdict(seen: list[Seen]) -> tuple[list[str], list[str]]:
-    """(what is wrong, warnings), one line each."""
+    """(what is wrong, warnings), one line each, float32 inferred from the evidence alone."""
+    return judge(seen, float32(seen, False))
+
+
+def tolerances(low: bool) -> tuple[float, float]:
+    """(a gradient's, the loss's and h_tau's) at float64, or at float32 when low."""
+    return (FLOAT32, FLOAT32) if low else (TOLERANCE, LOSS_TOLERANCE)
+
+
+def judge(seen: list[Seen], low: bool) -> tuple[list[str], list[str]]:
+    """(what is wrong, warnings) at float64's tolerances, or float32's when low."""
+    tol, reach = tolerances(low)
     wrong, warnings = [], []
+    if seen[0].again > diagnosis.SAME_CALL:
+        wrong.append(diagnosis.STATE.format(change=seen[0].again))
+    broken = [s for s in seen if not s.finite]
+    if broken:
+        wrong.append(diagnosis.non_finite(broken[0].loss, regimes_of(broken)))
     for name in NAMES:
-        bad = [s for s in seen if s.wrong(name)]
-        if bad:
-            worst = max(s.ours[name].rel_error for s in bad)
+        bad = [s for s in seen if s.wrong(name, tol)]
+        if bad and not broken:
+            worst = max(s.ours[name] for s in bad)
             wrong.append(f"d{name} in {regimes_of(bad)}: rel_error up to {worst:.1e} against ours")
-    lost = max(s.worst for s in seen)
-    float32 = not wrong and lost > FLOAT64
-    if float32:
-        warnings.append(f"your gradients agree with ours to {lost:.0e} only: {catalogue.BY_NAME['float32'].says}")
-    reach = FLOAT32_LOSS if float32 else LOSS_TOLERANCE
+    if low:
+        closest = min(e for s in seen for e in s.ours.values())
+        warnings.append(f"your gradients agree with ours to {closest:.0e} at best: {diagnosis.says('float32')}")
     bad = [s for s in seen if not s.loss_error <= reach]
-    if bad:
+    if bad and not broken:
         worst = max(s.loss_error for s in bad)
         wrong.append(f"the loss in {regimes_of(bad)}: up to {worst:.1e} from ours (relative)")
-    elif not float32 and max(s.loss_error for s in seen) > LOSS_FLOAT64:
+    elif not low and not broken and max(s.loss_error for s in seen) > LOSS_FLOAT64:
         off = max(s.loss_error for s in seen)
-        warnings.append(f"your loss is {off:.0e} from ours only: {catalogue.BY_NAME['epsilon in log'].says}")
+        warnings.append(f"your loss is {off:.0e} from ours only: {diagnosis.says('epsilon in log')}")
     bad = [s for s in seen if s.h_tau is not None and not s.h_tau <= reach]
-    if bad:
+    if bad and not broken:
         wrong.append(
             f"h_tau in {regimes_of(bad)}: it must be h_t of the last step, the state the next chunk starts from"
         )
     return wrong, warnings
+
+
+def result(s: Seen, low: bool) -> RegimeResult:
+    """One regime's figures for the Report, with what is wrong there."""
+    tol, reach = tolerances(low)
+    wrong = [n for n in NAMES if s.wrong(n, tol)] + (["loss"] if not s.loss_error <= reach else [])
+    wrong += ["h_tau"] if s.h_tau is not None and not s.h_tau <= reach else []
+    own = {n: s.own.get(n) for n in NAMES}
+    return RegimeResult(
+        s.regime.name, s.regime.about, dict(s.ours), own, s.loss_error, s.h_tau, s.loss, s.our_loss, wrong
+    )
 
 
 def regimes_of(seen: list[Seen]) -> str:
@@ -117,126 +191,32 @@ def regimes_of(seen: list[Seen]) -> str:
     return f"the {names[0]} regime" if len(names) == 1 else "the " + ", ".join(names[:-1]) + f" and {names[-1]} regimes"
 
 
-def named(seen: list[Seen], layout: Layout, scale: float) -> list[catalogue.Bug]:
-    """The catalogue's bugs whose loss and gradients equal the student's in every regime."""
-    return [b for b in catalogue.BUGS if not b.warning and all(same(s, layout, b.name, scale) for s in seen)]
-
-
-def same(s: Seen, layout: Layout, bug: str, scale: float) -> bool:
-    r = s.regime
-    loss, grads, _ = catalogue.loss_and_grads(*layout.unpack(r.theta), r.x[:, 0], r.y[:, 0], r.h0, bug, scale)
-    errors = gc.compare(layout, s.grad, layout.pack(Params(**grads)))
-    return abs(s.loss - loss) <= SAME * abs(loss) and all(e.rel_error <= SAME for e in errors.values())
-
-
-def advice(seen: list[Seen]) -> list[str]:
-    """What a disagreement usually means, when no known bug matches."""
-    bad = {n for n in NAMES if any(s.wrong(n) for s in seen)}
-    where = {s.regime.name for s in seen if any(s.wrong(n) for n in NAMES)}
-    out = []
-    if any(not s.loss_error <= FLOAT32_LOSS for s in seen):
-        out.append(
-            "Your loss differs from ours, so look at the forward pass: h_1 from h0, p_t a softmax over the "
-            "K characters of column t, the loss -log p_t[y_t] added over t."
-        )
-    if not bad:
-        return out
-    if seen[0].regime.name == "handout" and "handout" not in where:
-        out.append(
-            "The handout's own check passes: the error hides where tanh(a) = a and h0 = 0. Look at "
-            "tanh'(a_t) = 1 - h_t^2 and at every term with h_{t-1} or h_0."
-        )
-    if bad <= {"U", "W", "b"}:
-        out.append("dV and dc are right, so g_t = p_t - y_t is: the error is in da_t (eqs. 8-9) or in eq. (10).")
-    elif bad & {"V", "c"}:
-        out.append("dV or dc is wrong: look at g_t = p_t - y_t and eq. (7); an error there flows into da_t too.")
-    gap = max(s.own[n].rel_error for s in seen for n in bad)
-    if gap <= gc.TOLERANCE:
-        out.append("Your gradients are those of your own loss (centred differences agree), so your loss is not ours.")
-    else:
-        out.append(f"Your gradients are not those of your own loss either ({gap:.1e} from its centred differences).")
-    return out
-
-
-def table(s: Seen, wrong_loss: bool) -> list[str]:
-    """One regime: each parameter's rel_error against ours and against their own loss, then the loss."""
-    lines = [f"{s.regime.name}: {s.regime.about}", f"{'':<7}{'against ours':>14}{'against your own loss':>24}"]
-    for n in NAMES:
-        mark = "  wrong" if s.wrong(n) else ""
-        lines.append(f"{'d' + n:<7}{s.ours[n].rel_error:>14.1e}{s.own[n].rel_error:>24.1e}{mark}")
-    mark = "  wrong" if wrong_loss else ""
-    lines.append(f"{'loss':<7}{s.loss_error:>14.1e}   yours {s.loss:.12g}, ours {s.our_loss:.12g}{mark}")
-    if s.h_tau is not None:
-        lines.append(f"{'h_tau':<7}{s.h_tau:>14.1e}")
-    return lines
-
-
 def report(model: Backend, target: str, corpus: Corpus, points: list[Regime], scale: float, seed: int) -> Report:
     """Check model in every regime: the Report of what was found."""
-    n, tau = model.layout.size, len(points[0].x)
+    start = time.perf_counter()
+    layout, tau = model.layout, len(points[0].x)
+    sample = entries(layout, seed)
+    calls = planned(layout, len(points))
     header = [
-        f"checking {target} ({'summed' if scale == 1 else 'mean'} loss) against our NumPy RNN in float64",
-        f"sizes: K={corpus.K} ({corpus.name}), m={model.layout.m}, seq_length={tau} (--data, --hidden and "
-        f"--seq-length change them); {n:,} weights, each moved by +/-{STEP:g} in {len(points)} regimes: "
-        f"{2 * n * len(points):,} calls of yours for the centred differences",
+        f"checking {target} ({'summed' if scale == 1 else 'mean'} loss) against our float64 NumPy RNN",
+        f"sizes: K={corpus.K} ({corpus.name}), m={layout.m}, seq_length={tau} (--data, --hidden and "
+        f"--seq-length change them); in each of {len(points)} regimes all {layout.size:,} weights against ours, "
+        f"{len(sample)} by centred differences of your own loss: {calls:,} calls of yours",
     ]
-    seen = [look(model, r, scale, STEP) for r in points]
-    wrong, warnings = verdict(seen)
-    bugs = named(seen, model.layout, scale) if wrong else []
-    results = [
-        RegimeResult(
-            s.regime.name,
-            s.regime.about,
-            {n: s.ours[n].rel_error for n in NAMES},
-            {n: s.own[n].rel_error if n in s.own else None for n in NAMES},
-            s.loss_error,
-            s.h_tau,
-            s.loss,
-            s.our_loss,
-            [n for n in NAMES if s.wrong(n)],
-        )
-        for s in seen
-    ]
+    seen = [look(model, r, scale, sample, repeat=i == 0) for i, r in enumerate(points)]
+    low = float32(seen, getattr(model, "float32", False))
+    wrong, warnings = judge(seen, low)
+    found = diagnosis.diagnose(seen, layout, scale, tolerances(low)[0], low) if wrong else diagnosis.Diagnosis([], [])
     return Report(
         "wrong" if wrong else "passed",
         target,
         seed,
-        results,
+        [result(s, low) for s in seen],
         wrong,
-        [b.name for b in bugs],
-        [f"This is a known bug ({b.name}): {b.says}" for b in bugs] or (advice(seen) if wrong else []),
+        found.bugs,
+        found.advice,
         warnings,
         header=header,
+        calls=getattr(model, "calls", 0),
+        seconds=time.perf_counter() - start,
     )
-
-
-def run(model: Backend, target: str, corpus: Corpus, points: list[Regime], scale: float, say: Callable) -> bool:
-    """Check model in every regime and say what was found; True when nothing is wrong (warnings allowed)."""
-    n, tau = model.layout.size, len(points[0].x)
-    say(f"checking {target} ({'summed' if scale == 1 else 'mean'} loss) against our NumPy RNN in float64")
-    say(
-        f"sizes: K={corpus.K} ({corpus.name}), m={model.layout.m}, seq_length={tau} (--data, --hidden and "
-        f"--seq-length change them); {n:,} weights, each moved by +/-{STEP:g} in {len(points)} regimes: "
-        f"{2 * n * len(points):,} calls of yours for the centred differences"
-    )
-    seen = [look(model, r, scale, STEP) for r in points]
-    wrong, warnings = verdict(seen)
-    loss_wrong = any(line.startswith("the loss") for line in wrong)
-    for s in seen:
-        say("\n".join(["", *table(s, loss_wrong and not s.loss_error <= LOSS_TOLERANCE)]))
-    say("")
-    for line in warnings:
-        say(f"warning: {line}")
-    if not wrong:
-        say(
-            f"PASSED: in all {len(seen)} regimes every gradient is within {gc.TOLERANCE:g} of ours (rel_error) "
-            f"and the loss within {LOSS_TOLERANCE:g} (relative)"
-        )
-        return True
-    say("FAILED:\n" + "\n".join(f"  {line}" for line in wrong))
-    bugs = named(seen, model.layout, scale)
-    for bug in bugs:
-        say(f"This is a known bug ({bug.name}): {bug.says}")
-    for line in [] if bugs else advice(seen):
-        say(line)
-    return False

@@ -70,7 +70,7 @@ class Report:
         return cls(**d)
 
     def says(self) -> str:
-        """The verdict in one line."""
+        """The verdict in one line (a table of submissions)."""
         if self.verdict == "not judged":
             return f"NOT JUDGED: {self.reason}"
         if self.passed:
@@ -82,7 +82,7 @@ class Report:
         for r in self.regimes:
             lines += ["", *regime_table(r)]
         if self.output:
-            lines += ["", "your code printed:", *("  " + line for line in self.output.splitlines())]
+            lines += ["", captured(self.output)]
         lines.append("")
         lines += [f"warning: {w}" for w in self.warnings]
         if self.verdict == "not judged":
@@ -121,6 +121,11 @@ class Report:
         return "\n".join(out)
 
 
+def captured(output: str) -> str:
+    """What their code printed, indented under a title."""
+    return "\n".join(["your code printed:", *("  " + line for line in output.splitlines())])
+
+
 def number(x: float | None) -> str:
     return "" if x is None else f"{x:.1e}"
 
@@ -132,10 +137,27 @@ def regime_table(r: RegimeResult) -> list[str]:
         mark = "  wrong" if n in r.wrong else ""
         lines.append(f"{'d' + n:<7}{number(r.rel_error.get(n)):>14}{number(r.own_rel_error.get(n)):>24}{mark}")
     mark = "  wrong" if "loss" in r.wrong else ""
-    lines.append(f"{'loss':<7}{number(r.loss_error):>14}{mark}")
+    values = "" if r.loss is None else f"   yours {r.loss:.12g}, ours {r.our_loss:.12g}"
+    lines.append(f"{'loss':<7}{number(r.loss_error):>14}{values}{mark}")
     if r.h_tau_error is not None:
         lines.append(f"{'h_tau':<7}{number(r.h_tau_error):>14}" + ("  wrong" if "h_tau" in r.wrong else ""))
     return lines
+
+
+OPERATORS = ("-", "+", "=", "*", "/", "x")
+
+
+def units(line: str) -> list[str]:
+    """The words of line, each 'a - b' (an operator between two words) kept as one."""
+    words, out = line.split(" "), []
+    i = 0
+    while i < len(words):
+        unit = words[i]
+        while i + 2 < len(words) and words[i + 1] in OPERATORS and words[i + 2]:
+            unit, i = f"{unit} {words[i + 1]} {words[i + 2]}", i + 2
+        out.append(unit)
+        i += 1
+    return out
 
 
 def wrap(line: str, width: int = WIDTH) -> str:
@@ -144,7 +166,7 @@ def wrap(line: str, width: int = WIDTH) -> str:
         return line
     indent = "  " if not line.startswith(" ") else " " * (len(line) - len(line.lstrip()) + 2)
     out, current = [], ""
-    for word in line.split(" "):
+    for word in units(line):
         if current and len(current) + 1 + len(word) > width:
             out.append(current)
             current = indent + word

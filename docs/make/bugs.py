@@ -8,13 +8,20 @@ K = 103, m = 5, seq_length 25, seed 1, summed loss): per regime the largest rel_
 gradients, the loss's relative difference, and whether check calls it wrong. The sessions: what
 `python cli.py check` prints for the template docs/examples/rnn.py (with --train 500), for a
 copy of it with the tanh' bug planted and for one that raises, and what
-`python cli.py gradcheck --backend numpy` prints. It writes docs/make/bugs_table.md,
-bugs_detail.md, check_session.md and gradcheck_session.md; tests/test_check.py checks them
-against a fresh run (the numbers to rounding).
+`python cli.py gradcheck --backend numpy` prints, and a notebook's cell calling check_function.
+It writes docs/make/bugs_table.md, bugs_detail.md, check_session.md, gradcheck_session.md and
+check_notebook.md; tests/test_check.py checks them against a fresh run (the numbers to
+rounding). `python docs/make/bugs.py --timing` writes check_timing.md: how long check takes on
+the template, the median of 5, with the machine's load.
 """
 
+import datetime
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 
@@ -24,8 +31,10 @@ sys.path.insert(0, str(ROOT))
 from typer.testing import CliRunner  # noqa: E402
 
 from cli import app  # noqa: E402
-from common.check import catalogue, regimes  # noqa: E402
+from common.check import catalogue, check_function, progress, regimes  # noqa: E402
 from common.check import engine as check  # noqa: E402
+from common.check.report import wrap  # noqa: E402
+from common.check.source import Loaded  # noqa: E402
 from common.check.student import Function  # noqa: E402
 from common.contract import NAMES, Layout  # noqa: E402
 from common.data import Corpus, builtin_corpus  # noqa: E402
@@ -48,7 +57,7 @@ def measure(corpus: Corpus, m: int = M, tau: int = TAU) -> dict[str, list[check.
     seen = {}
     for bug in catalogue.BUGS:
         planted = Function(partial(catalogue.loss_and_grads, bug=bug.name), "planted.py:f", layout, "indices")
-        seen[bug.name] = [check.look(planted, r, 1.0, step=None) for r in points]
+        seen[bug.name] = [check.look(planted, r, 1.0) for r in points]
     return seen
 
 
@@ -81,7 +90,7 @@ def detail(seen: dict[str, list[check.Seen]]) -> str:
     rows = [GENERATED + "| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(NAMES) + 1)]
     for name, regimes_seen in seen.items():
         for i, s in enumerate(regimes_seen):
-            cells = [figure(s.ours[n].rel_error) for n in NAMES] + [figure(s.loss_error)]
+            cells = [figure(s.ours[n]) for n in NAMES] + [figure(s.loss_error)]
             rows.append(f"| {f'`{name}`' if i == 0 else ''} | {s.regime.name} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
@@ -95,10 +104,19 @@ def session(commands: list[tuple[str, list[str]]]) -> str:
             if source.count(old) != 1:
                 raise SystemExit(f"{TEMPLATE} has no line with {old!r}: update docs/make/bugs.py")
             (Path(tmp) / name).write_text(source.replace(old, new))
-        for title, command in commands:
-            r = CliRunner().invoke(app, [str(Path(tmp) / a) if a in PLANTED else a for a in command])
+        copy = Path(tmp) / TEMPLATE  # every file named as a student names theirs, relative to the folder
+        copy.parent.mkdir(parents=True)
+        copy.write_text(source)
+        here = os.getcwd()
+        os.chdir(tmp)
+        progress.AFTER = float("inf")  # the progress line says how loaded the machine was: not for the page
+        try:
+            results = [CliRunner().invoke(app, command) for _, command in commands]
+        finally:
+            os.chdir(here)
+        for (title, command), r in zip(commands, results):
             out += ["", f'=== "{title}"', "", "    ```text", f"    $ python cli.py {' '.join(command)}"]
-            out += [f"    {line}".rstrip() for line in r.output.replace(tmp + "/", "").splitlines()]
+            out += [f"    {line}".rstrip() for line in r.output.splitlines()]
             out += [f"    (exit status {r.exit_code})", "    ```"]
     return "\n".join(out) + "\n"
 
@@ -110,11 +128,52 @@ CHECK = [
 ]
 GRADCHECK = [("numpy", ["gradcheck", "--backend", "numpy"])]
 OUT = Path(__file__).parent
+NOTEBOOK = 'grads["W"] += da @ H[:, [t]].T', 'grads["W"] += da @ H[:, [t]].T if t > 0 else 0'  # dW without h_0
+
+
+def notebook() -> str:
+    """A notebook's cell calling check_function on a loss_and_grads a cell above defined (the h_0 bug), and
+    what it shows."""
+    source = (ROOT / TEMPLATE).read_text()
+    if source.count(NOTEBOOK[0]) != 1:
+        raise SystemExit(f"{TEMPLATE} has no line with {NOTEBOOK[0]!r}: update docs/make/bugs.py")
+    cell = {}
+    exec(compile(source.replace(*NOTEBOOK), "cell", "exec"), cell)
+    report = check_function(cell["loss_and_grads"])
+    out = [GENERATED.strip(), "", "```python", "from common.check import check_function", ""]
+    out += ["report = check_function(loss_and_grads)", "report.verdict, report.bugs", "```", ""]
+    out += ["```text", repr((report.verdict, report.bugs)), "```", "", "```python", "print(report.advice[0])", "```"]
+    out += ["", "```text", *map(wrap, report.advice[:1]), "```"]
+    return "\n".join(out) + "\n"
+
+
+def timing(runs: int = 5) -> str:
+    """The median wall time of check_function and of `python cli.py check` on the template, with the load."""
+    loaded = Loaded((ROOT / TEMPLATE).resolve(), False, None, TEMPLATE)
+    inside, command = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        check_function(loaded.get("loss_and_grads"))
+        inside.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "cli.py", "check", TEMPLATE], cwd=ROOT, capture_output=True, check=True)
+        command.append(time.perf_counter() - start)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    rows = [GENERATED + "| what | median | the runs (s) |", "|---|---:|---|"]
+    for what, times in (("`check_function(loss_and_grads)`", inside), (f"`python cli.py check {TEMPLATE}`", command)):
+        rows.append(f"| {what} | {statistics.median(times):.2f} s | {', '.join(f'{t:.2f}' for t in times)} |")
+    when = datetime.date.today().isoformat()
+    return "\n".join(rows) + f"\n\n{os.cpu_count()} cores, load average {load} (1, 5, 15 min) after the runs, {when}.\n"
+
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--timing"]:
+        (OUT / "check_timing.md").write_text(timing())
+        raise SystemExit(f"wrote check_timing.md in {OUT}")
+    (OUT / "check_notebook.md").write_text(notebook())
     seen = measure(builtin_corpus())
     (OUT / "bugs_table.md").write_text(table(seen))
     (OUT / "bugs_detail.md").write_text(detail(seen))
     (OUT / "check_session.md").write_text(session(CHECK))
     (OUT / "gradcheck_session.md").write_text(session(GRADCHECK))
-    print(f"wrote bugs_table.md, bugs_detail.md, check_session.md and gradcheck_session.md in {OUT}")
+    print(f"wrote bugs_table.md, bugs_detail.md, check_session.md, gradcheck_session.md, check_notebook.md in {OUT}")
