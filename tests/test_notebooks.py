@@ -7,7 +7,9 @@ reads a figure a notebook prints: those depend on the machine.
 """
 
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -132,3 +134,23 @@ def test_check_answer_says_passed_wrong_and_not_written_yet():
     assert check_answer(unwritten, ours, [(1,)]).verdict == "not written yet"
     assert "ZeroDivisionError" in check_answer(lambda x: 1 / 0, ours, [(1,)]).detail
     json.dumps(str(check_answer(ours, ours, [(1,)])))  # a plain sentence
+
+
+def setup_cell(tmp_path, cwd: Path, missing: str | None = None) -> subprocess.CompletedProcess:
+    """Notebook 1's setup cell run as a script in cwd, with the package `missing` made unimportable."""
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code")
+    env = dict(os.environ)
+    if missing:
+        (tmp_path / missing).mkdir()
+        (tmp_path / missing / "__init__.py").write_text(f"raise ImportError('none here', name={missing!r})\n")
+        env["PYTHONPATH"] = str(tmp_path)
+    return subprocess.run([sys.executable, "-c", source], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_first_code_cell_says_how_to_install_what_is_missing(tmp_path):
+    assert setup_cell(tmp_path, TRACK / "students").returncode == 0
+    r = setup_cell(tmp_path, TRACK, missing="numpy")
+    assert r.returncode != 0 and "numpy is not installed" in r.stderr and "make notebooks" in r.stderr, r.stderr
+    r = setup_cell(tmp_path, tmp_path)
+    assert r.returncode != 0 and "docs/notebooks/ folder" in r.stderr, r.stderr
