@@ -154,3 +154,19 @@ def test_the_first_code_cell_says_how_to_install_what_is_missing(tmp_path):
     assert r.returncode != 0 and "numpy is not installed" in r.stderr and "make notebooks" in r.stderr, r.stderr
     r = setup_cell(tmp_path, tmp_path)
     assert r.returncode != 0 and "docs/notebooks/ folder" in r.stderr, r.stderr
+
+
+def test_the_rendered_copies_are_of_the_current_notebooks():
+    """docs/make/notebooks.py's copies (what the site shows) hold every cell of the source, links made the site's."""
+    sys.path.insert(0, str(ROOT))
+    from docs.make.notebooks import site_links
+
+    assert site_links("[m](../model.md#loss) [d](../data.md)") == "[m](../../../model/#loss) [d](../../../data/)"
+    for path in NOTEBOOKS:
+        rendered = nbformat.read(TRACK / "rendered" / path.name, as_version=4).cells
+        source = nbformat.read(path, as_version=4).cells
+        assert rendered[1].id == "provenance" and "docs/make/notebooks.py" in rendered[1].source
+        shown = [(c.cell_type, c.source) for c in rendered[:1] + rendered[2:]]
+        want = [(c.cell_type, site_links(c.source) if c.cell_type == "markdown" else c.source) for c in source]
+        assert shown == want, f"{path.name}: run python docs/make/notebooks.py {path.stem}"
+        assert all(c.outputs for c in rendered if c.cell_type == "code" and "check" in c.metadata.get("tags", []))
