@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: train test docs serve-docs bench clean
+.PHONY: train test docs serve-docs bench notebooks clean
 
 $(VENV)/base: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ serve-docs: $(VENV)/installed
 
 bench: $(VENV)/installed
 	$(BIN)/python cli.py bench
+
+# The notebook track (docs/notebooks/): JupyterLab on the students' copies, each answer left to write.
+$(VENV)/notebooks: $(VENV)/base
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[notebooks]'
+	touch $@
+
+notebooks: $(VENV)/notebooks  # the copies are committed: never rewritten here, over a student's work
+	$(BIN)/jupyter lab docs/notebooks/students/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info site

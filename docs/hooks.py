@@ -9,7 +9,9 @@ phone, and MathJax served from the site itself.
 - A PNG too wide to be shown at half its width on a phone, with no phone version of its own (the
   classes `wide` and `phone`), keeps half its width there and scrolls in its own box.
 - MathJax 3 comes from the PyPI package django-static-mathjax (installed with the docs extra)
-  and is copied into the built site: the maths renders with no network at all.
+  and is copied into the built site: the maths renders with no network at all. A notebook's
+  markdown cells (mkdocs-jupyter) keep their $...$ as typed: they are wrapped as arithmatex wraps
+  the pages' maths, so the same MathJax renders them.
 """
 
 import json
@@ -33,6 +35,8 @@ from docs.make import provenance  # noqa: E402
 FIGURE = re.compile(r"\{\{ (\w+)\.(\w+) \}\}")
 PNG = re.compile(r'<img (?P<before>[^>]*)src="(?P<src>[^"]+\.png)"(?P<after>[^>]*)>')
 PHONE_COLUMN = 358  # pixels: the content column of a 390-pixel phone
+MARKDOWN_CELL = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^>]*>)(.*?)(</div>)', re.S)
+NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)  # $$display$$ or $inline$
 
 
 def bad_inputs() -> dict:
@@ -94,6 +98,17 @@ def wide_figures(html: str, url: str, docs: Path) -> str:
     return PNG.sub(one, html)
 
 
+def notebook_maths(html: str) -> str:
+    """Every $...$ and $$...$$ of a rendered notebook's markdown cells as pymdownx.arithmatex writes maths."""
+
+    def wrap(m: re.Match) -> str:
+        if m[1] is not None:
+            return f'<div class="arithmatex">\\[{m[1]}\\]</div>'
+        return f'<span class="arithmatex">\\({m[2]}\\)</span>'
+
+    return MARKDOWN_CELL.sub(lambda cell: cell[1] + NOTEBOOK_MATH.sub(wrap, cell[2]) + cell[3], html)
+
+
 def cli_reference() -> str:
     import typer
     from typer.cli import get_docs_for_click
@@ -120,6 +135,8 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def on_page_content(html, page, config, files):
+    if page.file.src_uri.endswith(".ipynb"):
+        html = notebook_maths(html)
     return wide_figures(html, page.url, Path(config["docs_dir"]))
 
 

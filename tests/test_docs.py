@@ -62,6 +62,10 @@ def test_docs_build_strictly_with_every_page(site):
     for sub in typer.main.get_command(app).commands.values():  # summaries whole, not cut at 45 characters
         first = sub.help.strip().split("\n")[0]
         assert cli_text.count(first) >= 2, first  # in the list of commands and in the command's own section
+    notebooks = sorted((site / "notebooks" / "rendered").glob("*/index.html"))  # docs/make/notebooks.py's
+    assert len(notebooks) == 6 and (site / "notebooks" / "index.html").is_file()
+    for page in notebooks:  # offline: no script from elsewhere (mkdocs-jupyter's default MathJax is a CDN's)
+        assert not re.findall(r'<script[^>]+src="(?:https?:)?//', page.read_text()), page
     backends_text = html.unescape(re.sub(r"<[^>]+>", "", (site / "backends" / "index.html").read_text()))
     assert "def forward(self, theta, x, y, h0):" in backends_text  # the real source, via snippets
     assert "h_next.addmm_(W, h_prev).tanh_()" in backends_text
@@ -91,6 +95,8 @@ class Rendered(html.parser.HTMLParser):
             (self.maths if self.math else self.prose).append(data)
 
 
+# mkdocs-jupyter's copy of each notebook cell's code, for its copy button: never shown (display: none)
+HIDDEN_CODE = re.compile(r'<div class="clipboard-copy-txt"[^>]*>.*?</div>', re.S)
 TEX_IN_PROSE = re.compile(r"\\|\$|[_^]\{")  # any backslash (a command, an escape, \( \[), a dollar, x_{ or x^{
 
 
@@ -98,7 +104,7 @@ def leftover_tex(dom: str) -> list[str]:
     """Every piece of TeX a reader would see: in the prose, in the rendered maths (a backslash there
     is a command MathJax printed literally, as a text-mode escape of an underscore is), or a MathJax error."""
     page = Rendered()
-    page.feed(dom)
+    page.feed(HIDDEN_CODE.sub("", dom))
     prose, maths = "".join(page.prose), "".join(page.maths)
     found = [prose[max(0, m.start() - 30) : m.end() + 30] for m in TEX_IN_PROSE.finditer(prose)]
     found += [maths[max(0, i - 30) : i + 30] for i, ch in enumerate(maths) if ch == "\\"]
@@ -121,7 +127,8 @@ def test_leftover_tex_finds_any_command_escape_or_dollar():
 
 
 def site_pages() -> list[str]:
-    """The path of every page of the site: each docs/**/*.md the site builds, and the generated CLI reference."""
+    """The path of every page of the site: each docs/**/*.md the site builds, each rendered notebook
+    (docs/make/notebooks.py), and the generated CLI reference."""
     paths = []
     for md in sorted((ROOT / "docs").rglob("*.md")):
         if md.parent.name == "make":  # parts of pages, included by others (mkdocs.yml: exclude_docs)
@@ -129,7 +136,8 @@ def site_pages() -> list[str]:
         parts = md.relative_to(ROOT / "docs").with_suffix("").parts
         parts = parts[:-1] if parts[-1] == "index" else parts
         paths.append("".join(f"{p}/" for p in parts))
-    return paths + ["cli/"]
+    notebooks = [f"notebooks/rendered/{nb.stem}/" for nb in sorted((ROOT / "docs/notebooks/rendered").glob("*.ipynb"))]
+    return paths + notebooks + ["cli/"]
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
