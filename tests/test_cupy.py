@@ -86,7 +86,7 @@ CASES = [
 @pytest.mark.parametrize("K, m, B, tau", CASES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kernels_name", ["fused", "plain"])
-def test_one_update_equals_numpy(cupy_here, kernels_name, dtype, K, m, B, tau):
+def test_one_update_equals_numpy(cupy_here, standin_build, kernels_name, dtype, K, m, B, tau):
     """Loss, gradient, theta, AdaGrad's M and h_tau of one update, normwise against NumPy."""
     diff = compare.differences(K, m, B, tau, dtype, kernels_name)
     print(kernels_name, dtype, K, m, B, tau, {k: f"{v:.1e}" for k, v in diff.items()})
@@ -102,7 +102,7 @@ def test_one_update_equals_numpy(cupy_here, kernels_name, dtype, K, m, B, tau):
     ],
 )
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_one_update_of_every_optimizer_equals_numpy(cupy_here, dtype, opt, scale):
+def test_one_update_of_every_optimizer_equals_numpy(cupy_here, standin_build, dtype, opt, scale):
     """The fused update kernels (rnn_adam_clip, rnn_adagrad_clip) and the loss scale, against NumPy."""
     diff = compare.differences(80, 100, 2, 25, dtype, "fused", opt, scale)
     assert max(diff.values()) < TOLERANCE[dtype], diff
