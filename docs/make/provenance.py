@@ -54,5 +54,15 @@ def note(p: dict) -> str:
     ).replace("  ", " ")
 
 
+def rounding_note(p: dict, built: str) -> str:
+    """One line under a table of rounding differences: the arithmetic that made it, and that others differ."""
+    a = p["arithmetic"]
+    return (
+        f"*Measured {p['date']} on {a['cpu']}: NumPy {a['numpy']} with {a['simd']} loops and {a['blas']}; {built}. "
+        "These are rounding differences: on another CPU, SIMD level, BLAS kernel or compiler (FMA) the last "
+        "digits differ, and the tests hold every machine to bounds, not to these digits.*"
+    )
+
+
 if __name__ == "__main__":
     print(record())
