@@ -147,3 +147,17 @@ def standin_cupy():
 
     with standin.installed() as cupy:
         yield cupy
+
+
+@pytest.fixture(params=["ieee", "fma"])
+def standin_build(request, monkeypatch):
+    """The stand-in's kernels as g++ builds them (each product rounded) or, as nvcc does, with FMA (docs: gpu.md)."""
+    from backends.standin import compile
+
+    if request.param == "fma":
+        if getattr(request.node, "callspec", None) and request.node.callspec.params.get("cupy_here") == "gpu":
+            pytest.skip("on a GPU nvcc decides: the stand-in's build does not apply")
+        if compile.fma_flags() is None:
+            pytest.skip("this CPU has no FMA: the stand-in builds only without it")
+        monkeypatch.setattr(compile, "contract", True)
+    return request.param

@@ -285,14 +285,16 @@ def test_the_first_losses_of_the_2025_initialisation_are_reproduced():
 
 @pytest.mark.slow
 def test_the_clipping_run_is_reproduced_on_the_machine_that_made_it():
-    """On the machine, libraries and text its note names, the run of adagrad.md is the same to the last digit."""
+    """Where the arithmetic, Python and text its provenance names are these, adagrad.md's run to the last digit."""
     from common.data import builtin_corpus
+    from common.tools import machine
 
     data, _ = committed("adagrad")
     corpus = builtin_corpus()
     here, there = script("provenance").record(corpus), data["provenance"]
-    differ = [k for k in ("cpu", "python", "numpy", "text") if here[k] != there[k]]
+    differ = machine.differences(there.get("arithmetic", {}), here["arithmetic"])
+    differ += [f"{k} {there[k]} there, {here[k]} here" for k in ("python", "text") if here[k] != there[k]]
     if differ:
-        pytest.skip(f"docs/make/adagrad.json was made with another {', '.join(differ)}: its digits may differ here")
+        pytest.skip(f"docs/make/adagrad.json was made with another {'; '.join(differ)}: its digits differ")
     adagrad = script("adagrad")
     assert adagrad.quotes(adagrad.record(corpus)) == data["quote"], "run: python docs/make/adagrad.py"

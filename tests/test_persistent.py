@@ -23,9 +23,10 @@ from tests.test_cupy import TOLERANCE
 
 cupy_here = test_cupy.cupy_here  # the fixture: the stand-in, or (marked gpu) a real GPU
 
+ROOT = Path(__file__).resolve().parent.parent
 ADAM_2025 = Optimizer("adam", 0.001, None)  # the 2025 handout: Adam, no clipping, the mean loss
-TEN_UPDATES = {"float64": 1e-13, "float32": 3e-5}  # twice the largest measured (docs/make/gpu_ten.md)
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "make"
+TEN_UPDATES = 1e-10  # float64: measured up to 2e-13, with FMA or another BLAS kernel or SIMD level (gpu.md)
+FLOAT32 = 10  # float32: at most 10 times NumPy float32's own error (measured up to 3.9 times, gpu.md)
 
 
 ONE_UPDATE = [
@@ -38,7 +39,7 @@ PRESET_2025 = (80, 32, 2, 25)  # K, m, B, tau
 
 @pytest.mark.parametrize("K, m, B, tau", ONE_UPDATE)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_persistent_one_update_equals_numpy(cupy_here, dtype, K, m, B, tau):
+def test_persistent_one_update_equals_numpy(cupy_here, standin_build, dtype, K, m, B, tau):
     """Loss, the kernel's own gradient, theta, AdaGrad's M and h_tau of one update, normwise against NumPy."""
     test_cupy.skip_unless_it_fits("persistent", K, m, B, tau, dtype)
     diff = compare.differences(K, m, B, tau, dtype, "persistent")
@@ -47,7 +48,7 @@ def test_persistent_one_update_equals_numpy(cupy_here, dtype, K, m, B, tau):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_persistent_one_update_of_the_2025_preset_equals_numpy(cupy_here, dtype):
+def test_persistent_one_update_of_the_2025_preset_equals_numpy(cupy_here, standin_build, dtype):
     test_cupy.skip_unless_it_fits("persistent", *PRESET_2025, dtype)
     diff = compare.differences(*PRESET_2025, dtype, "persistent", ADAM_2025, 1 / 25)
     assert max(diff.values()) < TOLERANCE[dtype], diff
@@ -56,23 +57,24 @@ def test_persistent_one_update_of_the_2025_preset_equals_numpy(cupy_here, dtype)
 @pytest.mark.parametrize("preset, opt, scale", [("classic", Optimizer(), 1.0), ("2025", ADAM_2025, 1 / 25)])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kernels_name", ["persistent", "fused"])
-def test_persistent_and_fused_ten_updates_follow_numpy(cupy_here, kernels_name, dtype, preset, opt, scale):
-    """Ten updates on ten chunks, h carried over (K = 42, m = 32, B = 1); on the stand-in, the row of docs/gpu.md."""
-    diff = compare.ten_updates(42, 32, 25, dtype, kernels_name, opt, scale)
-    assert max(diff.values()) < TEN_UPDATES[dtype], diff
-    if cupy_here is not None:  # the stand-in: the same bits as docs/make/gpu_tables.py found
-        row = f"| {kernels_name} | {dtype} | {preset} | " + " | ".join(f"{diff[k]:.1e}" for k in diff) + " |"
-        assert row in (DOCS / "gpu_ten.md").read_text(), "run: python docs/make/gpu_tables.py ten"
+def test_persistent_and_fused_ten_updates_follow_numpy(
+    cupy_here, standin_build, kernels_name, dtype, preset, opt, scale
+):
+    """Ten updates on ten chunks, h carried over (K = 42, m = 32, B = 1), against NumPy in float64 (docs: gpu.md).
 
+    float32 against float64: each result within FLOAT32 times NumPy float32's own error, measured here.
+    """
 
-def test_the_agreement_table_shows_what_the_persistent_kernel_measures(standin_cupy, monkeypatch):
-    """The persistent rows of docs/make/gpu_agreement.md: the largest differences over compare.PERSISTENT_CASES."""
-    monkeypatch.setattr(kernels, "ORDERS", ["forward"])  # correct kernels give the same bits in every order
-    for dtype in ("float64", "float32"):
-        worst = compare.largest("persistent", dtype)
-        row = f"| persistent | {dtype} | " + " | ".join(f"{worst[k]:.1e}" for k in compare.NAMES) + " |"
-        assert row in (DOCS / "gpu_agreement.md").read_text(), "run: python docs/make/gpu_tables.py agreement"
-        assert max(worst.values()) < TOLERANCE[dtype] / 10
+    def run(name: str, dtype: str, **options) -> dict[str, np.ndarray]:
+        return compare.ten_updates_run(backends.load(name, Layout(42, 32), dtype, **options), 42, 25, opt, scale)
+
+    ref = run("numpy", "float64")
+    diff = compare.relative(run("cupy", dtype, kernels=kernels_name), ref)
+    if dtype == "float64":
+        assert max(diff.values()) < TEN_UPDATES, diff
+    else:
+        numpy32 = compare.relative(run("numpy", dtype), ref)
+        assert all(diff[k] <= FLOAT32 * numpy32[k] for k in diff), (diff, numpy32)
 
 
 def test_persistent_gradient_check_sees_the_kernels_own_bptt(standin_cupy, monkeypatch, tmp_path):
@@ -116,7 +118,7 @@ def test_shared_memory_need_and_the_refusal(standin_cupy):
     need, K = cupy_persistent.shared_bytes, compare.DEFAULT_K
     assert need(100, 80, 25, 1, 8) == 209_200  # W^T, V^T padded; H, G, DA; partial sums; column stats
     assert need(100, K, 25, 1, 8) <= kernels.OPTIN_SHARED < need(100, K, 26, 1, 8)
-    stated = re.search(r"([\d,]+) with K = (\d+) \(the built-in text\)", (DOCS.parent / "gpu.md").read_text())
+    stated = re.search(r"([\d,]+) with K = (\d+) \(the built-in text\)", (ROOT / "docs" / "gpu.md").read_text())
     assert stated and (int(stated[1].replace(",", "")), int(stated[2])) == (need(100, K, 25, 1, 8), K), "gpu.md"
     too_wide = f"needs {need(130, K, 1, 1, 8):,} bytes of shared memory for m=130, K={K}, seq_length=1"
     with pytest.raises(BadInput, match=too_wide + ", batch 1, float64, and this GPU gives one block 232,448"):

@@ -72,27 +72,37 @@ def differences(
     return {k: float(np.linalg.norm(ours[k] - ref[k]) / np.linalg.norm(ref[k])) for k in NAMES}
 
 
+def ten_updates_run(
+    backend, K: int, tau: int, opt: Optimizer = Optimizer(), scale: float = 1.0
+) -> dict[str, np.ndarray]:
+    """The ten losses, then theta, the optimizer's state and h after ten updates on ten chunks, B = 1, on the host.
+
+    From well-conditioned weights and a state of 0.01s the rounding differences of the first update
+    stay near rounding; from sigma = 0.01 and M = 0 AdaGrad multiplies them (tests/test_cupy.py).
+    """
+    layout = backend.layout
+    theta = backend.to_device(conditioned_theta(layout))
+    state = backend.to_device(np.full(opt_state_size(opt, layout.size), 0.01))
+    h, losses = backend.to_device(np.zeros((layout.m, 1))), []
+    for k in range(10):
+        loss, h = backend.step(theta, state, *chunk(K, tau, 1, seed=k), h, opt, k + 1, scale)
+        losses.append(loss)
+    out = (np.array(losses), backend.to_host(theta), backend.to_host(state), backend.to_host(h))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in zip(("loss", "theta", "mem", "h"), out)}
+
+
+def relative(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, float]:
+    """||ours - ref|| / ||ref|| of each result."""
+    return {k: float(np.linalg.norm(ours[k] - ref[k]) / np.linalg.norm(ref[k])) for k in ref}
+
+
 def ten_updates(
     K: int, m: int, tau: int, dtype: str, kernels: str, opt: Optimizer = Optimizer(), scale: float = 1.0
 ) -> dict[str, float]:
-    """||cupy - numpy|| / ||numpy|| after ten updates on ten chunks, h carried over, B = 1, a state of 0.01s.
-
-    From well-conditioned weights the rounding differences of the first update stay near rounding;
-    from sigma = 0.01 and M = 0 AdaGrad multiplies them (tests/test_cupy.py's ten-update test).
-    """
-    layout, results = Layout(K, m), []
-    for backend in (backends.load("cupy", layout, dtype, kernels=kernels), backends.load("numpy", layout, dtype)):
-        theta = backend.to_device(conditioned_theta(layout))
-        state = backend.to_device(np.full(opt_state_size(opt, layout.size), 0.01))
-        h, losses = backend.to_device(np.zeros((m, 1))), []
-        for k in range(10):
-            loss, h = backend.step(theta, state, *chunk(K, tau, 1, seed=k), h, opt, k + 1, scale)
-            losses.append(loss)
-        results.append([np.array(losses), backend.to_host(theta), backend.to_host(state), backend.to_host(h)])
-    return {
-        k: float(np.linalg.norm((a - b).astype(np.float64)) / np.linalg.norm(b.astype(np.float64)))
-        for k, a, b in zip(("loss", "theta", "mem", "h"), *results)
-    }
+    """||cupy - numpy|| / ||numpy|| after ten updates (ten_updates_run), both in dtype; needs the stand-in."""
+    layout = Layout(K, m)
+    ours = ten_updates_run(backends.load("cupy", layout, dtype, kernels=kernels), K, tau, opt, scale)
+    return relative(ours, ten_updates_run(backends.load("numpy", layout, dtype), K, tau, opt, scale))
 
 
 CASES = [(42, 100, 1, 25), (80, 100, 3, 25), (80, 169, 2, 10), (42, 300, 2, 25), (80, 1100, 1, 4)]

@@ -5,10 +5,14 @@ the fiber scheduler is included first (cuda_runtime.h); each `extern __shared__ 
 becomes a pointer into the running block's dynamic shared memory; and each `__global__` function
 gets an `extern "C"` launcher that the Python side calls through ctypes. A static `__shared__`
 array is refused: the stand-in interleaves blocks, and one C++ static would be shared by all.
+g++ rounds each product of `a * b + c` on its own; nvcc and NVRTC contract it into one FMA,
+rounded once. With `contract` set (the tests' `standin_build` fixture) the stand-in does too,
+where the CPU has FMA: so the tests' tolerances are seen to hold for both roundings.
 """
 
 import hashlib
 import os
+import platform
 import re
 import subprocess
 import tempfile
@@ -19,6 +23,7 @@ import numpy as np
 
 HEADER = Path(__file__).with_name("cuda_runtime.h")
 FLAGS = ("-O2", "-shared", "-fPIC", "-std=c++17", "-w")  # no -ffast-math: IEEE arithmetic, as on a GPU
+contract = False  # True: a * b + c as one FMA, as nvcc and NVRTC compile it by default
 C_TYPES = {
     "float": np.float32,
     "double": np.float64,
@@ -103,6 +108,26 @@ def translate(code: str, options: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fma_flags() -> tuple[str, ...] | None:
+    """The g++ flags that contract a * b + c into one FMA on this CPU, or None where it has no FMA."""
+    if platform.machine() in ("aarch64", "arm64"):
+        return ("-ffp-contract=fast",)  # every ARMv8 CPU has FMA
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.exists() else []
+    cpu = next((line.split() for line in lines if line.startswith("flags")), [])
+    return ("-mfma", "-ffp-contract=fast") if "fma" in cpu else None
+
+
+def flags() -> tuple[str, ...]:
+    """g++'s flags for this build: IEEE, each product rounded on its own, or (contract) with FMA."""
+    if not contract:
+        return FLAGS
+    fma = fma_flags()
+    if fma is None:
+        raise CompileError("this CPU has no FMA: the stand-in cannot contract a * b + c")
+    return FLAGS + fma
+
+
 def cache_dir() -> Path:
     where = os.environ.get("STANDIN_CACHE") or Path(tempfile.gettempdir()) / f"standin-{os.getuid()}"
     Path(where).mkdir(parents=True, exist_ok=True)
@@ -111,14 +136,15 @@ def cache_dir() -> Path:
 
 def build(cpp: str) -> Path:
     """The shared library for this C++ source: built once, then found in the cache by its hash."""
-    key = hashlib.sha256((cpp + HEADER.read_text() + " ".join(FLAGS)).encode()).hexdigest()[:24]
+    options = flags()
+    key = hashlib.sha256((cpp + HEADER.read_text() + " ".join(options)).encode()).hexdigest()[:24]
     lib = cache_dir() / f"k{key}.so"
     if not lib.exists():
         src = lib.with_suffix(f".{os.getpid()}.cpp")
         src.write_text(cpp)
         tmp = lib.with_suffix(f".{os.getpid()}.so")
         try:
-            r = subprocess.run(["g++", *FLAGS, "-o", str(tmp), str(src)], capture_output=True, text=True)
+            r = subprocess.run(["g++", *options, "-o", str(tmp), str(src)], capture_output=True, text=True)
         except FileNotFoundError:
             raise CompileError("the CPU stand-in needs g++ (apt install g++), and it is not on PATH") from None
         finally:

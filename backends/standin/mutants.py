@@ -19,7 +19,7 @@ from common.contract import Optimizer
 
 ROOT = Path(__file__).parent.parent
 SOURCES = {"fused": ROOT / "cupy_kernels.cu", "persistent": ROOT / "cupy_persistent.cu"}
-TOLERANCE = 1e-13  # float64, normwise: a correct kernel measures below 2e-15
+TOLERANCE = 1e-12  # float64, normwise: correct kernels measure below 2e-15 on any CPU, BLAS, with FMA
 LARGE = 1e4  # compare.conditioned_theta's logits: one logit of every step tops the rest by thousands
 BUGS = {  # kernels -> (what, the text as written, the broken text)
     "fused": [

@@ -2,51 +2,21 @@
 
 A training run is chaotic: another BLAS, another CPU's kernels or another version of a library adds
 in another order, and after a few dozen updates the run is on another trajectory (determinism.md).
+`arithmetic` (common/tools/machine.py) names what decides the last digits: a test reproduces a
+figure only on a machine whose arithmetic is the one recorded.
 So every script whose numbers come from such a run records this beside them, and the page shows it
 with `note`. Python's own docs, the default text, change between Python releases: hence the Python
 version and the text's sha256.
 """
 
-import ctypes
 import datetime
-import glob
-import os
 import platform
+import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-def cpu() -> str:
-    """The CPU's model name and the cores this process may use."""
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name}, {len(os.sched_getaffinity(0))} cores"
-
-
-def openblas_core() -> str | None:
-    """The kernels NumPy's OpenBLAS chose at run time (Haswell, SkylakeX, ...), or None if it cannot say."""
-    import numpy
-
-    for lib in glob.glob(os.path.join(os.path.dirname(numpy.__file__) + ".libs", "lib*openblas*.so*")):
-        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
-            try:
-                f = getattr(ctypes.CDLL(lib), symbol)
-            except (OSError, AttributeError):
-                continue
-            f.restype = ctypes.c_char_p
-            return f().decode()
-    return None
-
-
-def blas() -> str:
-    import numpy
-
-    dep = numpy.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    name = f"{dep.get('name', 'an unknown BLAS')} {dep.get('version', '')}".strip()
-    core = openblas_core()
-    return f"{name} ({core} kernels)" if core else name
+from common.tools import machine  # noqa: E402
 
 
 def record(corpus=None, torch: bool = False) -> dict:
@@ -55,10 +25,11 @@ def record(corpus=None, torch: bool = False) -> dict:
 
     out = {
         "date": datetime.date.today().isoformat(),
-        "cpu": cpu(),
+        "cpu": machine.cpu(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "numpy": f"{numpy.__version__} with {blas()}",
+        "numpy": f"{numpy.__version__} with {machine.blas()}",
+        "arithmetic": machine.arithmetic(),  # what the last digits depend on: tests compare it, not "cpu"
     }
     if torch:
         import torch as t
@@ -73,12 +44,24 @@ def note(p: dict) -> str:
     """One line for the page, under the figure: what made these numbers, and that another machine differs."""
     text = p.get("text")
     made = f"from {text['name']} ({text['characters']:,} characters, K = {text['K']}, sha256 `{text['sha256'][:12]}`)"
-    libs = f"Python {p['python']}, NumPy {p['numpy']}" + (f", PyTorch {p['torch']}" if "torch" in p else "")
+    simd = f" and {p['arithmetic']['simd']} loops" if "arithmetic" in p else ""
+    libs = f"Python {p['python']}, NumPy {p['numpy']}{simd}" + (f", PyTorch {p['torch']}" if "torch" in p else "")
     return (
         f"*Measured {p['date']} {made if text else ''} on {p['cpu']} ({p['os']}), {libs}. "
-        "These numbers come from a training trajectory: another machine or library version gives other "
-        "digits ([why](determinism.md)).*"
+        "These numbers come from a training trajectory: on another machine (another CPU, SIMD level or BLAS "
+        "kernel) or library version the last digits differ, and after a while the run itself "
+        "([why](determinism.md)).*"
     ).replace("  ", " ")
+
+
+def rounding_note(p: dict, built: str) -> str:
+    """One line under a table of rounding differences: the arithmetic that made it, and that others differ."""
+    a = p["arithmetic"]
+    return (
+        f"*Measured {p['date']} on {a['cpu']}: NumPy {a['numpy']} with {a['simd']} loops and {a['blas']}; {built}. "
+        "These are rounding differences: on another CPU, SIMD level, BLAS kernel or compiler (FMA) the last "
+        "digits differ, and the tests hold every machine to bounds, not to these digits.*"
+    )
 
 
 if __name__ == "__main__":
