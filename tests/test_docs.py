@@ -290,6 +290,16 @@ def test_the_docs_show_commands():
 SIZE_OPTIONS = {"--epochs", "--updates", "--rounds", "--hidden", "--batch-size", "--checkpoint-every", "--sample-every"}
 
 
+TEMPLATE = ROOT / "docs" / "examples" / "rnn.py"  # a correct student file
+
+
+def notebook(path: Path) -> Path:
+    """A notebook at path whose one code cell is the template."""
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": TEMPLATE.read_text()}
+    path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return path
+
+
 def rewrite(args: list[str], data: Path, run_dir, tmp: Path, k: int) -> list[str]:
     """The same command on a small text, with small sizes, writing into tmp (never into docs/)."""
     out, i = [], 0
@@ -304,6 +314,15 @@ def rewrite(args: list[str], data: Path, run_dir, tmp: Path, k: int) -> list[str
             a = str(run_dir())
         elif a.startswith("docs/") and not a.startswith("docs/examples/"):  # examples are read, not written
             a = str(tmp / Path(a).name)
+        elif a.endswith(".ipynb") and not (ROOT / a).exists():  # a student's notebook: the template in a cell
+            a = str(notebook(tmp / a))
+        elif a == "submissions/":  # a class: two copies of the template
+            a = str(tmp / a)
+            for name in ("ada.py", "bo.py"):
+                (tmp / "submissions").mkdir(exist_ok=True)
+                shutil.copy(TEMPLATE, tmp / "submissions" / name)
+        elif args[i - 1] == "--out" and args[0] == "grade":
+            a = str(tmp / a)
         out.append(a)
         i += 1
     sub = out[0] if out else ""
