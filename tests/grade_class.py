@@ -153,8 +153,9 @@ def write(folder: Path) -> Path:
 
 
 def a_seed_where_clipping_shows() -> int:
-    """The first seed of a teacher's own (from 2: seed 1 is the one every student has) at which one of our gradient entries passes the clip (5) in some regime of
-    check's defaults (m = 5, tau = 25, the built-in text): there clipping at 5, as clipped.py does, shows."""
+    """The first seed of a teacher's own (from 2: every student has seed 1) at which one of our gradient
+    entries passes the clip (5) in some regime of check's defaults (m = 5, tau = 25, the built-in text):
+    there clipping at 5, as clipped.py does, shows."""
     import numpy as np
 
     from common.check import catalogue, regimes

@@ -3,7 +3,8 @@
     python docs/make/grade_class.py
 
 It writes the class into a temporary folder, grades it as the page says (`--timeout 5 --jobs 2
---seed N`, N the first seed of the teacher's own where clipping shows: tests/grade_class.py) and writes docs/make/grade_summary.md: summary.md as a teacher opens it, and a line
+--seed N`, N the first seed of a teacher's own where clipping shows: tests/grade_class.py) and
+writes docs/make/grade_summary.md: summary.md as a teacher opens it, and a line
 saying when and where it was made, how long it took and the load then (the seconds of the
 slowest submissions depend on both). tests/test_grade.py checks that every row is right.
 """
