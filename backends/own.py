@@ -82,8 +82,8 @@ def module(path: Path):
     return loaded
 
 
-def guarded(fn, path: Path, what: str):
-    """fn, with any exception it raises turned into one BadInput line naming their line."""
+def guarded(fn, path: Path, what: str, failure=failure):
+    """fn, with any exception it raises turned into one BadInput line naming their line (failure's)."""
 
     @functools.wraps(fn)
     def call(*args, **kwargs):

@@ -4,10 +4,10 @@ Like backends/own.py's guard, but the student's code here may be a notebook's ce
 with the file name "notebook.ipynb, cell 3") or a module beside their file (a sibling import).
 """
 
-import functools
 import traceback
 from pathlib import Path
 
+from backends import own
 from common.errors import BadInput
 
 
@@ -51,15 +51,6 @@ def failure(error: BaseException, path: Path | None, what: str) -> BadInput:
 
 
 def guarded(fn, path: Path | None, what: str):
-    """fn, with any exception it raises (SystemExit too) turned into one BadInput line naming their line."""
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except BadInput:
-            raise
-        except (Exception, SystemExit) as e:
-            raise failure(e, path, what) from None
-
-    return call
+    """fn, with any exception it raises (SystemExit too) turned into one BadInput line naming their line,
+    in a notebook's cell or a sibling module too (backends/own.py's guard, with this file's failure)."""
+    return own.guarded(fn, path, what, failure)
